@@ -1,4 +1,5 @@
+import { lintCommand } from './lint';
 import type { Subcommand } from './types';
 
 /** Every subcommand of `ftw`, in the order `ftw --help` lists them. Issues add theirs here. */
-export const subcommands: readonly Subcommand[] = [];
+export const subcommands: readonly Subcommand[] = [lintCommand];

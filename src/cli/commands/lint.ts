@@ -1,0 +1,81 @@
+import { openSync, readSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { compareFindings, type FileFinding } from '../../core/lint/findings';
+import { linterFor } from '../../core/lint/registry';
+import { ExitCode, UsageError } from '../exitCodes';
+import type { Subcommand } from './types';
+
+const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>]
+
+Lints datasets, finetune scripts, DeepSpeed configs and Python files.
+  --format <name>    force the file format instead of detecting it
+  --base-dir <dir>   folder that relative paths inside the files resolve against (default: each file's folder)
+  --json             print [{file, rule, severity, message, range}] with 0-based lines and characters
+
+Human output: file:line:col severity rule message (1-based line and column).
+Exit codes: 0 no errors, 1 at least one finding at error severity, 2 usage or I/O error.`;
+
+function readHead(filePath: string): string {
+  const fd = openSync(filePath, 'r');
+  try {
+    const buffer = Buffer.alloc(8192);
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const lintCommand: Subcommand = {
+  name: 'lint',
+  summary: 'lint datasets, finetune scripts, DeepSpeed configs and Python files',
+  usage,
+  async run(args, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { format: { type: 'string' }, json: { type: 'boolean' }, 'base-dir': { type: 'string' } },
+      });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const files = parsed.positionals;
+    if (files.length === 0) throw new UsageError('name at least one file');
+    const all: FileFinding[] = [];
+    let ioError = false;
+    for (const file of files) {
+      const absolute = path.resolve(io.cwd, file);
+      let head: string;
+      try {
+        head = readHead(absolute);
+      } catch (error) {
+        io.stderr(`ftw lint: cannot read ${file}: ${(error as Error).message}\n`);
+        ioError = true;
+        continue;
+      }
+      const linter = linterFor(absolute, head);
+      if (!linter) {
+        io.stderr(`ftw lint: ${file}: not a file kind ftw knows (dataset .json/.jsonl, finetune .sh, DeepSpeed .json, .py)\n`);
+        ioError = true;
+        continue;
+      }
+      const baseDir = parsed.values['base-dir'] ? path.resolve(io.cwd, parsed.values['base-dir']) : undefined;
+      const findings = await linter.lintFile(absolute, { format: parsed.values.format, baseDir });
+      all.push(...findings.sort(compareFindings).map((f) => ({ file, ...f })));
+    }
+    if (parsed.values.json) {
+      io.stdout(`${JSON.stringify(all.map(({ file, rule, severity, message, range }) => ({ file, rule, severity, message, range })), null, 2)}\n`);
+    } else {
+      for (const f of all) {
+        io.stdout(`${f.file}:${f.range.start.line + 1}:${f.range.start.character + 1} ${f.severity} ${f.rule} ${f.message}\n`);
+      }
+      const errors = all.filter((f) => f.severity === 'error').length;
+      io.stderr(`${all.length} finding(s), ${errors} error(s) in ${files.length} file(s)\n`);
+    }
+    if (ioError) return ExitCode.UsageOrIo;
+    return all.some((f) => f.severity === 'error') ? ExitCode.Findings : ExitCode.Clean;
+  },
+};

@@ -1,0 +1,27 @@
+import type { Finding } from './findings';
+
+export interface LintOptions {
+  /** Forced format (e.g. a dataset format name); undefined means detect. */
+  format?: string;
+  /** Folder relative paths inside the file (images, configs) resolve against; undefined means the file's folder. */
+  baseDir?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * A linter for one kind of file (datasets, shell scripts, DeepSpeed configs, Python). `ftw lint` and the
+ * editor pick the first linter whose `matches` accepts the file.
+ */
+export interface FileLinter {
+  readonly kind: string;
+  /** `head` is the first few KiB of the file, for content sniffing. */
+  matches(filePath: string, head: string): boolean;
+  lintFile(filePath: string, options: LintOptions): Promise<Finding[]>;
+}
+
+/** Every file linter, most specific first. Issues add theirs here. */
+export const fileLinters: FileLinter[] = [];
+
+export function linterFor(filePath: string, head: string): FileLinter | undefined {
+  return fileLinters.find((linter) => linter.matches(filePath, head));
+}
