@@ -70,6 +70,8 @@ interface Parsed {
   locator?: SampleLocator;
   /** The parse failed and nothing could be checked. */
   unparsed?: boolean;
+  /** Parsed from the one-byte (latin1) view: good for checks of ASCII markup, not for positions or messages. */
+  oneByte?: boolean;
 }
 
 /** Lints a dataset pushed in byte chunks; memory stays bounded by the largest sample. */
@@ -84,6 +86,8 @@ export class DatasetLintSession {
   private readonly baseDir: string;
   private readonly sampleInfo: SampleInfo[] | undefined;
   private count = 0;
+  /** Check samples on their one-byte view first and decode UTF-8 only for samples with findings. */
+  private readonly fast: boolean;
 
   constructor(private readonly options: DatasetLintOptions = {}) {
     this.splitter = new SampleSplitter({ maxSampleBytes: options.maxSampleBytes });
@@ -91,6 +95,7 @@ export class DatasetLintSession {
     if (isDatasetFormat(options.format)) this.format = options.format;
     this.baseDir = options.baseDir ?? (options.filePath ? path.dirname(options.filePath) : process.cwd());
     if (options.collectSamples) this.sampleInfo = [];
+    this.fast = !options.collectSamples;
   }
 
   push(chunk: Buffer): void {
@@ -133,7 +138,7 @@ export class DatasetLintSession {
 
   private parse(raw: RawSample): Parsed {
     try {
-      return { raw, value: JSON.parse(raw.text) };
+      return this.fast ? { raw, value: JSON.parse(raw.latin1), oneByte: true } : { raw, value: JSON.parse(raw.text) };
     } catch {
       // fall through to the tolerant parser for a position and a repair
     }
@@ -178,20 +183,37 @@ export class DatasetLintSession {
   }
 
   private check(parsed: Parsed): void {
-    const format = this.format!;
-    const { raw, value } = parsed;
-    const issues: SampleIssue[] = [];
     if (parsed.unparsed) {
       this.recordInfo(parsed, undefined, 0, 0);
       return;
     }
+    let issues = this.issuesOf(parsed);
+    if (issues.length && parsed.oneByte) {
+      // Something to report: redo the sample on its UTF-8 text, so messages and string offsets are exact.
+      parsed = { raw: parsed.raw, value: JSON.parse(parsed.raw.text) };
+      issues = this.issuesOf(parsed, true);
+    }
+    let locator = parsed.locator;
+    if (issues.length) {
+      locator ??= new SampleLocator(parsed.raw);
+      for (const issue of issues) this.findings.push(this.toFinding(issue, locator, parsed.locator !== undefined));
+    }
+  }
+
+  /** Schema, semantic, duplicate-id and media issues of one parsed sample. */
+  private issuesOf(parsed: Parsed, again = false): SampleIssue[] {
+    const format = this.format!;
+    const { raw, value } = parsed;
+    const issues: SampleIssue[] = [];
     const validate = sampleValidator(format);
     if (!validate(value)) issues.push(...schemaIssues(validate.errors ?? [], value, format));
     const { issues: semantic, facts } = checkSample(value, format, { modelMaxLength: this.options.modelMaxLength ?? 0 });
     issues.push(...semantic);
     if (facts.id !== undefined) {
-      const first = this.ids.get(facts.id);
-      if (first) {
+      // Ids are keyed by their bytes, so both views of a sample agree.
+      const key = parsed.oneByte ? facts.id : Buffer.from(facts.id, 'utf8').toString('latin1');
+      const first = this.ids.get(key);
+      if (first && first.index !== raw.index) {
         issues.push({
           rule: 'DS-DUP-ID',
           severity: 'warning',
@@ -199,30 +221,27 @@ export class DatasetLintSession {
           path: ['id'],
           target: 'value',
         });
-      } else this.ids.set(facts.id, { index: raw.index, line: raw.start.line });
+      } else if (!first && !again) this.ids.set(key, { index: raw.index, line: raw.start.line });
     }
     if (this.options.checkMediaFiles !== false) {
       for (const media of facts.media) {
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(media.file)) continue; // URLs are fetched by the loader
-        const absolute = path.resolve(this.baseDir, media.file);
+        const file = parsed.oneByte && /[\x80-\xff]/.test(media.file) ? Buffer.from(media.file, 'latin1').toString('utf8') : media.file;
+        const absolute = path.resolve(this.baseDir, file);
         const status = this.images.check(absolute, media.kind === 'image');
         if (!status.ok) {
           issues.push({
             rule: 'DS-IMG-FILE',
             severity: 'error',
-            message: `${media.kind === 'image' ? 'Image' : 'Video'} "${media.file}" ${status.detail} (resolved against ${this.baseDir}); the loader fails on this sample ("data fetch error"). Fix the path or the base folder (setting dataset.imageBaseDir, --base-dir).`,
+            message: `${media.kind === 'image' ? 'Image' : 'Video'} "${file}" ${status.detail} (resolved against ${this.baseDir}); the loader fails on this sample ("data fetch error"). Fix the path or the base folder (setting dataset.imageBaseDir, --base-dir).`,
             path: media.path,
             target: 'value',
           });
         }
       }
     }
-    let locator = parsed.locator;
-    if (issues.length) {
-      locator ??= new SampleLocator(raw);
-      for (const issue of issues) this.findings.push(this.toFinding(issue, locator, parsed.locator !== undefined));
-    }
-    this.recordInfo(parsed, facts.id, facts.images, facts.turns, locator);
+    if (!again) this.recordInfo(parsed, facts.id, facts.images, facts.turns, parsed.locator);
+    return issues;
   }
 
   private recordInfo(parsed: Parsed, id: string | undefined, images: number, turns: number, locator?: SampleLocator): void {

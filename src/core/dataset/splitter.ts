@@ -3,15 +3,36 @@ import type { Position } from '../lint/findings';
 /** How the top level of a dataset file is laid out. */
 export type Container = 'array' | 'jsonl' | 'objects' | 'empty' | 'invalid';
 
-/** One top-level sample: its source text (decoded) and where that text starts in the file. */
-export interface RawSample {
-  /** 0-based index among the top-level values of the file. */
-  index: number;
-  text: string;
-  /** Position of text[0] (0-based line, UTF-16 character; a leading BOM is not counted, as in VS Code). */
-  start: Position;
-  /** Byte offset of text[0] in the file. */
-  byteOffset: number;
+/** One top-level sample: its bytes, its text, and where it starts in the file. */
+export class RawSample {
+  private utf8: string | undefined;
+  private oneByte: string | undefined;
+
+  constructor(
+    /** 0-based index among the top-level values of the file. */
+    readonly index: number,
+    readonly bytes: Buffer,
+    /** Position of the first character (0-based line, UTF-16 character; a leading BOM is not counted, as in VS Code). */
+    readonly start: Position,
+    /** Byte offset of the first byte in the file. */
+    readonly byteOffset: number,
+  ) {}
+
+  /** The sample's text, decoded as UTF-8 (what an editor shows; offsets are UTF-16 as in VS Code). */
+  get text(): string {
+    this.utf8 ??= this.bytes.toString('utf8');
+    return this.utf8;
+  }
+
+  /**
+   * The bytes as a one-byte (latin1) string: several times cheaper to make and to JSON.parse than UTF-8, and
+   * structurally identical (every byte of a multi-byte character is >= 0x80, which JSON allows inside strings).
+   * Only ASCII markup may be read from values parsed from it; positions must come from {@link text}.
+   */
+  get latin1(): string {
+    this.oneByte ??= this.bytes.toString('latin1');
+    return this.oneByte;
+  }
 }
 
 /** A text edit in file coordinates (0-based line / UTF-16 character). */
@@ -44,6 +65,13 @@ const SQUOTE = 0x27;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
+
+/** Bytes the container scan must look at: quotes and brackets. */
+const containerStops = new Uint8Array(256);
+for (const c of [DQUOTE, SQUOTE, BRACE_OPEN, BRACE_CLOSE, BRACKET_OPEN, BRACKET_CLOSE]) containerStops[c] = 1;
+/** Bytes that end a bare scalar or start a string. */
+const scalarStops = new Uint8Array(256);
+for (const c of [DQUOTE, SQUOTE, BRACE_OPEN, BRACE_CLOSE, BRACKET_OPEN, BRACKET_CLOSE, COMMA, 0x20, 0x0a, 0x0d, 0x09]) scalarStops[c] = 1;
 
 function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -308,7 +336,11 @@ export class SampleSplitter {
       case 'scalar':
       case 'container': {
         const len = buf.length;
+        const stops = this.sampleKind === 'scalar' ? scalarStops : containerStops;
         while (j < len) {
+          // Skip bytes that cannot change the structure (most of a pretty-printed file is indentation).
+          while (j < len && stops[buf[j]!] === 0) j++;
+          if (j >= len) break;
           const c = buf[j]!;
           if (this.sampleKind === 'scalar' && (c === COMMA || c === BRACKET_CLOSE || c === BRACE_CLOSE || isWhitespace(c))) {
             end = j;
@@ -356,14 +388,14 @@ export class SampleSplitter {
       this.advancePositionOver(this.sampleStart, end);
       this.i = end;
     } else {
-      const text = buf.toString('utf8', this.sampleStart, textEnd);
-      out.push({ index: this.index, text, start: this.samplePos, byteOffset: this.bufAbs + this.sampleStart });
-      this.advancePositionOverText(text);
+      const sample = new RawSample(this.index, buf.subarray(this.sampleStart, textEnd), this.samplePos, this.bufAbs + this.sampleStart);
+      out.push(sample);
+      this.advancePositionOverSample(sample);
       this.col += end - textEnd; // trailing whitespace of a JSON Lines record (ASCII)
       this.i = end;
       if (this.firstObjectPending) {
         this.firstObjectPending = false;
-        if (text.includes('\n')) this.container = 'objects';
+        if (sample.latin1.includes('\n')) this.container = 'objects';
       }
     }
     this.index++;
@@ -427,19 +459,20 @@ export class SampleSplitter {
     else this.col += utf16Length(buf, start, end);
   }
 
-  private advancePositionOverText(text: string): void {
+  private advancePositionOverSample(sample: RawSample): void {
+    const text = sample.latin1;
     let nl = text.indexOf('\n');
-    if (nl < 0) {
-      this.col += text.length;
-      return;
-    }
-    let last = nl;
+    let last = -1;
     while (nl >= 0) {
       this.line++;
       last = nl;
       nl = text.indexOf('\n', nl + 1);
     }
-    this.col = text.length - last - 1;
+    const tail = sample.bytes;
+    const ascii = !/[\x80-\xff]/.test(last < 0 ? text : text.slice(last + 1));
+    const tailLength = ascii ? text.length - last - 1 : utf16Length(tail, last + 1, tail.length);
+    if (last < 0) this.col += tailLength;
+    else this.col = tailLength;
   }
 }
 
