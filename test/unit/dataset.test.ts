@@ -46,7 +46,7 @@ describe('dataset lint: the example dataset', () => {
   });
 
   it('resolves images against a given base folder', async () => {
-    const result = await lintDatasetFile(example, { baseDir: os.tmpdir() });
+    const result = await lintDatasetFile(example, { baseDir: mkdtempSync(path.join(os.tmpdir(), 'ftw-empty-')) });
     assert.equal(result.findings.filter((f) => f.rule === 'DS-IMG-FILE').length, 7);
   });
 
