@@ -122,3 +122,25 @@ export function fixDatasetText(text: string, options: DatasetLintOptions & { rul
   }
   return { text: current, applied, remaining: lintDatasetText(current, options).findings };
 }
+
+function before(a: Position, b: Position): number {
+  return a.line - b.line || a.character - b.character;
+}
+
+/**
+ * Picks whole fixes whose edits do not touch each other (first come, first served), for a "fix all" that must
+ * be one non-overlapping edit set (as VS Code's WorkspaceEdit requires).
+ */
+export function compatibleFixes<T extends { edits: readonly TextEdit[] }>(fixes: readonly T[]): T[] {
+  const taken: TextEdit[] = [];
+  const chosen: T[] = [];
+  for (const fix of fixes) {
+    const clash = fix.edits.some((e) =>
+      taken.some((t) => (before(e.range.start, t.range.end) < 0 && before(t.range.start, e.range.end) < 0) || before(e.range.start, t.range.start) === 0 || before(e.range.end, t.range.end) === 0 || before(e.range.start, t.range.end) === 0 || before(t.range.start, e.range.end) === 0),
+    );
+    if (clash) continue;
+    taken.push(...fix.edits);
+    chosen.push(fix);
+  }
+  return chosen;
+}
