@@ -8,7 +8,7 @@ import { SampleLocator, type JsonPath } from './locate';
 import { applyOffsetEdits, equalLengthRepair, pseudoJsonEdits } from './pseudoJson';
 import { checkSample, type FixOp, type SampleIssue } from './rules';
 import { sampleValidator, type ErrorObject } from './schemas';
-import { SampleSplitter, type Container, type RawSample, type StructureIssue } from './splitter';
+import { RawSample, SampleSplitter, type Container, type StructureIssue } from './splitter';
 
 export interface TextEdit {
   range: Range;
@@ -81,7 +81,9 @@ export class DatasetLintSession {
   private readonly pending: Parsed[] = [];
   private format: DatasetFormat | undefined;
   private readonly forced: boolean;
-  private readonly ids = new Map<string, { index: number; line: number }>();
+  /** First sample index of each id (keyed by the id's bytes), and each sample's first line. */
+  private readonly ids = new Map<string, number>();
+  private sampleLines = new Int32Array(1024);
   private readonly images = new ImageChecker();
   private readonly baseDir: string;
   private readonly sampleInfo: SampleInfo[] | undefined;
@@ -123,6 +125,9 @@ export class DatasetLintSession {
     this.count++;
     const parsed = this.parse(raw);
     if (this.format === undefined) {
+      // Held past this push: detach from the caller's read buffer.
+      parsed.raw = new RawSample(raw.index, Buffer.from(raw.bytes), raw.start, raw.byteOffset);
+      if (parsed.locator) parsed.locator = new SampleLocator(parsed.raw, parsed.locator.text);
       this.pending.push(parsed);
       if (this.pending.length >= detectionWindow) this.flushPending();
       return;
@@ -213,15 +218,23 @@ export class DatasetLintSession {
       // Ids are keyed by their bytes, so both views of a sample agree.
       const key = parsed.oneByte ? facts.id : Buffer.from(facts.id, 'utf8').toString('latin1');
       const first = this.ids.get(key);
-      if (first && first.index !== raw.index) {
+      if (first !== undefined && first !== raw.index) {
         issues.push({
           rule: 'DS-DUP-ID',
           severity: 'warning',
-          message: `Duplicate id "${facts.id}" (also sample ${first.index}, line ${first.line + 1}); ids are how you find a sample in logs and evaluations. Make it unique.`,
+          message: `Duplicate id "${facts.id}" (also sample ${first}, line ${this.sampleLines[first]! + 1}); ids are how you find a sample in logs and evaluations. Make it unique.`,
           path: ['id'],
           target: 'value',
         });
-      } else if (!first && !again) this.ids.set(key, { index: raw.index, line: raw.start.line });
+      } else if (first === undefined && !again) {
+        this.ids.set(key, raw.index);
+        if (raw.index >= this.sampleLines.length) {
+          const grown = new Int32Array(Math.max(raw.index + 1, this.sampleLines.length * 2));
+          grown.set(this.sampleLines);
+          this.sampleLines = grown;
+        }
+        this.sampleLines[raw.index] = raw.start.line;
+      }
     }
     if (this.options.checkMediaFiles !== false) {
       for (const media of facts.media) {
@@ -442,9 +455,10 @@ export async function lintDatasetFile(filePath: string, options: DatasetLintOpti
     const total = fstatSync(fd).size;
     let read = 0;
     let chunks = 0;
+    // One read buffer for the whole file: the session is done with a chunk's samples when push() returns.
+    const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
     for (;;) {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('cancelled');
-      const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
       const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
       read += n;

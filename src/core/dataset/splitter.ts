@@ -124,17 +124,21 @@ export class SampleSplitter {
     this.maxSampleBytes = options.maxSampleBytes ?? 64 * 1024 * 1024;
   }
 
-  /** Feeds the next bytes; returns the samples completed by them. */
+  /**
+   * Feeds the next bytes; returns the samples completed by them. The samples' bytes are views into `chunk`, valid
+   * until the caller reuses it; the splitter copies what it keeps, so the caller may reuse one read buffer.
+   */
   push(chunk: Buffer): RawSample[] {
     if (this.phase === 'done') return [];
-    const keepFrom = this.phase === 'sample' ? this.sampleStart : this.i;
-    const kept = this.buf.subarray(keepFrom);
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: RawSample[] = [];
+    this.scan(out, false);
+    // Keep (a copy of) the unfinished sample or the unscanned rest.
+    const keepFrom = this.phase === 'sample' || this.phase === 'skipSample' ? Math.min(this.sampleStart, this.i) : this.i;
     this.bufAbs += keepFrom;
     this.sampleStart -= keepFrom;
     this.i -= keepFrom;
-    this.buf = kept.length ? Buffer.concat([kept, chunk]) : chunk;
-    const out: RawSample[] = [];
-    this.scan(out, false);
+    this.buf = Buffer.from(this.buf.subarray(keepFrom));
     return out;
   }
 
@@ -343,7 +347,8 @@ export class SampleSplitter {
           if (j >= len) break;
           const c = buf[j]!;
           if (this.sampleKind === 'scalar' && (c === COMMA || c === BRACKET_CLOSE || c === BRACE_CLOSE || isWhitespace(c))) {
-            end = j;
+            // A stray "}" where a sample should start is itself the (invalid) sample; always make progress.
+            end = j === this.sampleStart ? j + 1 : j;
             break;
           }
           if (c === DQUOTE || c === SQUOTE) {
@@ -468,9 +473,11 @@ export class SampleSplitter {
       last = nl;
       nl = text.indexOf('\n', nl + 1);
     }
-    const tail = sample.bytes;
+    // A JSON Lines record ends at a newline, which resets the column anyway.
+    if (this.sampleKind === 'line') return;
     const ascii = !/[\x80-\xff]/.test(last < 0 ? text : text.slice(last + 1));
-    const tailLength = ascii ? text.length - last - 1 : utf16Length(tail, last + 1, tail.length);
+    // Decode non-ASCII tails: invalid UTF-8 becomes U+FFFD exactly as the editor shows it.
+    const tailLength = ascii ? text.length - last - 1 : last < 0 ? sample.text.length : sample.bytes.toString('utf8', last + 1).length;
     if (last < 0) this.col += tailLength;
     else this.col = tailLength;
   }
