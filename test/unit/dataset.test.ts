@@ -3,9 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { runCli } from '../../src/cli/main';
 import { detectFormat } from '../../src/core/dataset/formats';
 import { lintDatasetFile, lintDatasetText, type DatasetFinding } from '../../src/core/dataset/lint';
+import { checkSample, cleanMiniCpmFacts } from '../../src/core/dataset/rules';
+import { sampleValidator } from '../../src/core/dataset/schemas';
 import { SampleSplitter } from '../../src/core/dataset/splitter';
 import { linterFor } from '../../src/core/lint/registry';
 import { bufferIo } from './cli.test';
@@ -249,5 +252,67 @@ describe('ftw lint on datasets', () => {
     const bad = bufferIo();
     await runCli(['lint', 'examples/minicpm-v-lora/data/train.json', '--format', 'minicpmv'], bad);
     assert.match(bad.out.split('\n')[0]!, /^examples\/minicpm-v-lora\/data\/train\.json:14:8 error DS-ROLE-KEYS /);
+  });
+});
+
+describe('dataset lint: the clean-sample fast path', () => {
+  it('never calls a sample clean that the schema or the full rules would flag', () => {
+    const validate = sampleValidator('minicpmv');
+    // Clean samples, then up to two mutations each: the fast path must reject every mutated one the rules flag.
+    const mutations = ['roleSwap', 'dropTurn', 'emptyText', 'spaceText', 'ideographicSpace', 'extraTag', 'reserved', 'unknownKey', 'unusedKey', 'badKeyName', 'video', 'fromNumber', 'contentNumber', 'idDouble', 'imageEmpty', 'tagLater', 'noTag', 'system', 'literalImageInMulti'] as const;
+    const sample = fc
+      .record({
+        pairs: fc.integer({ min: 1, max: 3 }),
+        multi: fc.boolean(),
+        words: fc.array(fc.string({ minLength: 1, maxLength: 6 }).map((w) => w.replace(/[<\s]/g, 'x') || 'x'), { minLength: 6, maxLength: 6 }),
+        id: fc.oneof(fc.string({ maxLength: 3 }), fc.integer(), fc.constant(undefined)),
+        mutate: fc.array(fc.constantFrom(...mutations), { maxLength: 2 }),
+      })
+      .map(({ pairs, multi, words, id, mutate }) => {
+        const image: Record<string, unknown> | string = multi ? { '<image_00>': 'a.png', '<image_01>': 'b.png' } : 'x.png';
+        const tags = multi ? '<image_00>\n<image_01>\n' : '<image>\n';
+        const conversations: Record<string, unknown>[] = [];
+        for (let p = 0; p < pairs; p++) {
+          conversations.push({ role: 'user', content: `${p === 0 ? tags : ''}${words[p * 2]}` }, { role: 'assistant', content: words[p * 2 + 1] });
+        }
+        const s: Record<string, unknown> = { image, conversations };
+        if (id !== undefined) s.id = id;
+        const last = conversations[conversations.length - 1]!;
+        for (const m of mutate) {
+          if (m === 'roleSwap') conversations[0]!.role = 'assistant';
+          if (m === 'dropTurn') conversations.pop();
+          if (m === 'emptyText') last.content = '';
+          if (m === 'spaceText') last.content = ' ';
+          if (m === 'ideographicSpace') last.content = '\u3000';
+          if (m === 'extraTag') conversations[0]!.content = `${conversations[0]!.content as string}<image>`;
+          if (m === 'reserved') last.content = `${last.content as string}</image>`;
+          if (m === 'unknownKey') conversations[0]!.content = `${conversations[0]!.content as string}<image_05>`;
+          if (m === 'unusedKey' && typeof s.image === 'object') (s.image as Record<string, string>)['<image_02>'] = 'c.png';
+          if (m === 'badKeyName' && typeof s.image === 'object') (s.image as Record<string, string>)['<image_1>'] = 'c.png';
+          if (m === 'video') s.video = 'v.mp4';
+          if (m === 'fromNumber') last.from = 7;
+          if (m === 'contentNumber') last.content = 7;
+          if (m === 'idDouble') s.id = 1.5;
+          if (m === 'imageEmpty') s.image = '';
+          if (m === 'tagLater') last.content = `<image>${String(last.content)}`;
+          if (m === 'noTag') conversations[0]!.content = 'q';
+          if (m === 'system') conversations.unshift({ role: 'system', content: 's' });
+          if (m === 'literalImageInMulti' && typeof s.image === 'object') conversations[0]!.content = `<image>${String(conversations[0]!.content)}`;
+        }
+        return s;
+      });
+    let clean = 0;
+    fc.assert(
+      fc.property(sample, (s) => {
+        if (!cleanMiniCpmFacts(s)) return;
+        clean++;
+        assert.ok(validate(s), JSON.stringify(validate.errors));
+        assert.deepEqual(checkSample(s, 'minicpmv', { modelMaxLength: 0 }).issues, []);
+      }),
+      { numRuns: 5000 },
+    );
+    // The property must not hold vacuously.
+    assert.ok(cleanMiniCpmFacts({ image: { '<image_00>': 'a.png', '<image_01>': 'b.png' }, conversations: [{ role: 'user', content: 'x<image_01><image_00>' }, { role: 'assistant', content: 'a' }] }));
+    assert.ok(clean > 50, `only ${clean} generated samples were clean`);
   });
 });

@@ -6,7 +6,7 @@ import { detectFormat, isDatasetFormat, type DatasetFormat } from './formats';
 import { ImageChecker } from './images';
 import { SampleLocator, type JsonPath } from './locate';
 import { applyOffsetEdits, equalLengthRepair, pseudoJsonEdits } from './pseudoJson';
-import { checkSample, type FixOp, type SampleIssue } from './rules';
+import { checkSample, cleanMiniCpmFacts, type FixOp, type SampleIssue } from './rules';
 import { sampleValidator, type ErrorObject } from './schemas';
 import { RawSample, SampleSplitter, type Container, type StructureIssue } from './splitter';
 
@@ -62,6 +62,7 @@ export interface DatasetLintResult {
 }
 
 const detectionWindow = 32;
+const readChunkBytes = 4 * 1024 * 1024;
 
 interface Parsed {
   raw: RawSample;
@@ -85,6 +86,8 @@ export class DatasetLintSession {
   private readonly ids = new Map<string, number>();
   private sampleLines = new Int32Array(1024);
   private readonly images = new ImageChecker();
+  /** Media paths as written in the file → their problem (false: fine). */
+  private readonly media = [0, 1, 2, 3].map(() => new Map<string, { file: string; detail: string } | false>());
   private readonly baseDir: string;
   private readonly sampleInfo: SampleInfo[] | undefined;
   private count = 0;
@@ -104,8 +107,15 @@ export class DatasetLintSession {
     for (const raw of this.splitter.push(chunk)) this.accept(raw);
   }
 
-  end(): DatasetLintResult {
-    for (const raw of this.splitter.end()) this.accept(raw);
+  /** See {@link SampleSplitter.pushRegion}: returns the offset from which the caller keeps the region's bytes. */
+  pushRegion(region: Buffer): number {
+    const { samples, keep } = this.splitter.pushRegion(region);
+    for (const raw of samples) this.accept(raw);
+    return keep;
+  }
+
+  end(rest?: Buffer): DatasetLintResult {
+    for (const raw of this.splitter.end(rest)) this.accept(raw);
     this.flushPending();
     const format = this.format ?? detectFormat([], this.options.filePath);
     for (const issue of this.splitter.issues) this.findings.push(structureFinding(issue));
@@ -133,6 +143,8 @@ export class DatasetLintSession {
       return;
     }
     this.check(parsed);
+    // The splitter hands over a whole chunk of samples at once: let each one's strings go as soon as it is done.
+    raw.release();
   }
 
   private flushPending(): void {
@@ -210,10 +222,16 @@ export class DatasetLintSession {
     const format = this.format!;
     const { raw, value } = parsed;
     const issues: SampleIssue[] = [];
-    const validate = sampleValidator(format);
-    if (!validate(value)) issues.push(...schemaIssues(validate.errors ?? [], value, format));
-    const { issues: semantic, facts } = checkSample(value, format, { modelMaxLength: this.options.modelMaxLength ?? 0 });
-    issues.push(...semantic);
+    // Clean MiniCPM-V samples (nearly all, in practice) are recognised without the schema and the full rules.
+    const modelMaxLength = this.options.modelMaxLength ?? 0;
+    let facts = format === 'minicpmv' && modelMaxLength <= 0 ? cleanMiniCpmFacts(value) : undefined;
+    if (!facts) {
+      const validate = sampleValidator(format);
+      if (!validate(value)) issues.push(...schemaIssues(validate.errors ?? [], value, format));
+      const checked = checkSample(value, format, { modelMaxLength });
+      issues.push(...checked.issues);
+      facts = checked.facts;
+    }
     if (facts.id !== undefined) {
       // Ids are keyed by their bytes, so both views of a sample agree.
       const key = parsed.oneByte ? facts.id : Buffer.from(facts.id, 'utf8').toString('latin1');
@@ -238,15 +256,12 @@ export class DatasetLintSession {
     }
     if (this.options.checkMediaFiles !== false) {
       for (const media of facts.media) {
-        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(media.file)) continue; // URLs are fetched by the loader
-        const file = parsed.oneByte && /[\x80-\xff]/.test(media.file) ? Buffer.from(media.file, 'latin1').toString('utf8') : media.file;
-        const absolute = path.resolve(this.baseDir, file);
-        const status = this.images.check(absolute, media.kind === 'image');
-        if (!status.ok) {
+        const status = this.mediaStatus(media.file, media.kind, parsed.oneByte === true);
+        if (status) {
           issues.push({
             rule: 'DS-IMG-FILE',
             severity: 'error',
-            message: `${media.kind === 'image' ? 'Image' : 'Video'} "${file}" ${status.detail} (resolved against ${this.baseDir}); the loader fails on this sample ("data fetch error"). Fix the path or the base folder (setting dataset.imageBaseDir, --base-dir).`,
+            message: `${media.kind === 'image' ? 'Image' : 'Video'} "${status.file}" ${status.detail} (resolved against ${this.baseDir}); the loader fails on this sample ("data fetch error"). Fix the path or the base folder (setting dataset.imageBaseDir, --base-dir).`,
             path: media.path,
             target: 'value',
           });
@@ -255,6 +270,23 @@ export class DatasetLintSession {
     }
     if (!again) this.recordInfo(parsed, facts.id, facts.images, facts.turns, parsed.locator);
     return issues;
+  }
+
+  /** Problem with a referenced media file, or undefined when it is fine; memoised per path as written. */
+  private mediaStatus(written: string, kind: 'image' | 'video', oneByte: boolean): { file: string; detail: string } | undefined {
+    const memo = this.media[(oneByte ? 0 : 2) + (kind === 'image' ? 0 : 1)]!;
+    const known = memo.get(written);
+    if (known !== undefined) return known || undefined;
+    let problem: { file: string; detail: string } | false = false;
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(written)) {
+      // URLs are fetched by the loader; paths from the one-byte view are UTF-8 bytes to decode.
+      const file = oneByte && /[\x80-\xff]/.test(written) ? Buffer.from(written, 'latin1').toString('utf8') : written;
+      const status = this.images.check(path.resolve(this.baseDir, file), kind === 'image');
+      if (!status.ok) problem = { file, detail: status.detail };
+    }
+    if (memo.size > 100_000) memo.clear();
+    memo.set(written, problem);
+    return problem || undefined;
   }
 
   private recordInfo(parsed: Parsed, id: string | undefined, images: number, turns: number, locator?: SampleLocator): void {
@@ -455,20 +487,30 @@ export async function lintDatasetFile(filePath: string, options: DatasetLintOpti
     const total = fstatSync(fd).size;
     let read = 0;
     let chunks = 0;
-    // One read buffer for the whole file: the session is done with a chunk's samples when push() returns.
-    const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
+    // One buffer for the whole file: what the splitter keeps (an unfinished sample) moves to its front, the next
+    // read goes after it. It grows only for samples larger than itself.
+    let buffer = Buffer.allocUnsafe(readChunkBytes * 2);
+    let kept = 0;
     for (;;) {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('cancelled');
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (buffer.length - kept < readChunkBytes) {
+        const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, kept + readChunkBytes));
+        buffer.copy(grown, 0, 0, kept);
+        buffer = grown;
+      }
+      const n = readSync(fd, buffer, kept, readChunkBytes, null);
       if (n === 0) break;
       read += n;
-      session.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      const region = buffer.subarray(0, kept + n);
+      const keep = session.pushRegion(region);
+      region.copy(buffer, 0, keep, region.length);
+      kept = region.length - keep;
       options.onProgress?.(read, total);
       // Let cancellation and progress messages through now and then.
       if (++chunks % 8 === 0 && (options.signal || options.onProgress)) await new Promise((resolve) => setImmediate(resolve));
     }
+    return session.end(Buffer.from(buffer.subarray(0, kept)));
   } finally {
     closeSync(fd);
   }
-  return session.end();
 }

@@ -195,10 +195,6 @@ const imageTokenBudget: Record<DatasetFormat, number> = { minicpmv: 640, llava: 
  * files on disk are checked by the caller, which sees all samples and the file system.
  */
 export function checkSample(sample: unknown, format: DatasetFormat, options: RuleOptions): { issues: SampleIssue[]; facts: SampleFacts } {
-  if (format === 'minicpmv' && options.modelMaxLength <= 0) {
-    const facts = cleanMiniCpmFacts(sample);
-    if (facts) return { issues: [], facts };
-  }
   const issues: SampleIssue[] = [];
   const facts: SampleFacts = { images: 0, turns: 0, media: [] };
   if (!isObject(sample)) return { issues, facts };
@@ -414,15 +410,30 @@ export function checkSample(sample: unknown, format: DatasetFormat, options: Rul
 }
 
 /**
- * Fast path for the common clean MiniCPM-V sample (one image path, user/assistant turns alternating from the user
- * to the assistant, "<image>" once in the first turn and no other markup, no empty text). Returns its facts, or
- * undefined whenever the full rules might find anything (it must never say clean when they would not).
+ * Fast path for the common clean MiniCPM-V sample: one image path (or an {"<image_NN>": path} object whose keys are
+ * all used), user/assistant turns alternating from the user to the assistant, the image tags in the first turn and
+ * no other markup anywhere, no empty text, and every field of the JSON Schema well-typed. Returns the sample's
+ * facts, or undefined whenever the schema or the full rules might find anything: it must never call a sample clean
+ * that they would not (a unit test compares both on generated samples).
  */
-function cleanMiniCpmFacts(sample: unknown): SampleFacts | undefined {
+export function cleanMiniCpmFacts(sample: unknown): SampleFacts | undefined {
   if (!isObject(sample)) return undefined;
   const image = sample.image;
   const conversation = sample.conversations;
-  if (typeof image !== 'string' || image.length === 0 || !Array.isArray(conversation) || 'video' in sample) return undefined;
+  if (!Array.isArray(conversation) || 'video' in sample) return undefined;
+  const id = sample.id;
+  if (id !== undefined && typeof id !== 'string' && !(typeof id === 'number' && Number.isInteger(id))) return undefined;
+  let keys: string[] | undefined;
+  if (typeof image === 'string') {
+    if (image.length === 0) return undefined;
+  } else if (isObject(image)) {
+    keys = Object.keys(image);
+    if (keys.length === 0) return undefined;
+    for (const key of keys) {
+      const file = image[key];
+      if (typeof file !== 'string' || file.length === 0 || !/^<image_\d+>$/.test(key)) return undefined;
+    }
+  } else return undefined;
   const n = conversation.length;
   if (n < 2 || n % 2 !== 0) return undefined;
   for (let i = 0; i < n; i++) {
@@ -431,18 +442,41 @@ function cleanMiniCpmFacts(sample: unknown): SampleFacts | undefined {
     const role = turn.role;
     const content = turn.content;
     if (typeof content !== 'string' || role !== (i % 2 === 0 ? 'user' : 'assistant')) return undefined;
-    if (content.length === 0 || content.charCodeAt(0) <= 0x20 || content.charCodeAt(content.length - 1) <= 0x20) return undefined;
+    if (('from' in turn && typeof turn.from !== 'string') || ('value' in turn && typeof turn.value !== 'string')) return undefined;
+    if (content.length === 0) return undefined;
+    const first = content.charCodeAt(0);
+    const last = content.charCodeAt(content.length - 1);
+    // Only text that could be all whitespace needs trim() (DS-EMPTY).
+    if ((first <= 0x20 || first >= 0x80 || last <= 0x20 || last >= 0x80) && content.trim().length === 0) return undefined;
     const lt = content.indexOf('<');
-    if (i === 0) {
-      if (lt < 0 || !content.startsWith('<image>', lt) || content.indexOf('<', lt + 1) >= 0) return undefined;
-    } else if (lt >= 0) return undefined;
+    if (i > 0) {
+      if (lt >= 0) return undefined;
+      continue;
+    }
+    if (lt < 0) return undefined;
+    if (!keys) {
+      if (!content.startsWith('<image>', lt) || content.indexOf('<', lt + 1) >= 0) return undefined;
+      continue;
+    }
+    // Several images: every "<" starts a tag that is a key, and every key is used.
+    let used = 0;
+    for (let at = lt; at >= 0; at = content.indexOf('<', at + 1)) {
+      const close = content.indexOf('>', at);
+      if (close < 0) return undefined;
+      const tag = content.slice(at, close + 1);
+      if (!keys.includes(tag)) return undefined;
+      used++;
+    }
+    if (used < keys.length || new Set(content.match(/<image_\d+>/g)).size !== keys.length) return undefined;
   }
-  const id = sample.id;
+  const media: MediaRef[] = keys
+    ? keys.map((key) => ({ path: ['image', key], file: (image as Record<string, string>)[key]!, kind: 'image' as const }))
+    : [{ path: ['image'], file: image as string, kind: 'image' }];
   return {
     id: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
-    images: 1,
+    images: media.length,
     turns: n,
-    media: [{ path: ['image'], file: image, kind: 'image' }],
+    media,
   };
 }
 

@@ -33,6 +33,12 @@ export class RawSample {
     this.oneByte ??= this.bytes.toString('latin1');
     return this.oneByte;
   }
+
+  /** Drops the cached strings (they are recomputed if asked for again). */
+  release(): void {
+    this.utf8 = undefined;
+    this.oneByte = undefined;
+  }
 }
 
 /** A text edit in file coordinates (0-based line / UTF-16 character). */
@@ -56,6 +62,7 @@ export interface SplitterOptions {
   maxSampleBytes?: number;
 }
 
+const emptyBuffer = Buffer.alloc(0);
 const BRACE_OPEN = 0x7b;
 const BRACE_CLOSE = 0x7d;
 const BRACKET_OPEN = 0x5b;
@@ -99,7 +106,7 @@ export class SampleSplitter {
   container: Container = 'empty';
   readonly issues: StructureIssue[] = [];
   private readonly maxSampleBytes: number;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = emptyBuffer;
   /** Absolute byte offset of buf[0]. */
   private bufAbs = 0;
   /** Scan cursor in buf. */
@@ -130,20 +137,33 @@ export class SampleSplitter {
    */
   push(chunk: Buffer): RawSample[] {
     if (this.phase === 'done') return [];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    const out: RawSample[] = [];
-    this.scan(out, false);
-    // Keep (a copy of) the unfinished sample or the unscanned rest.
-    const keepFrom = this.phase === 'sample' || this.phase === 'skipSample' ? Math.min(this.sampleStart, this.i) : this.i;
-    this.bufAbs += keepFrom;
-    this.sampleStart -= keepFrom;
-    this.i -= keepFrom;
-    this.buf = Buffer.from(this.buf.subarray(keepFrom));
-    return out;
+    const region = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const { samples, keep } = this.pushRegion(region);
+    this.buf = Buffer.from(region.subarray(keep));
+    return samples;
   }
 
-  /** Signals end of input; returns the last (possibly truncated) sample. */
-  end(): RawSample[] {
+  /**
+   * Zero-copy variant for callers that manage one buffer: `region` must start with the bytes the previous call
+   * said to keep, followed by new bytes. Returns the samples (views into `region`) and the offset from which the
+   * caller must keep `region`'s bytes for the next call (or for {@link end}).
+   */
+  pushRegion(region: Buffer): { samples: RawSample[]; keep: number } {
+    const out: RawSample[] = [];
+    if (this.phase === 'done') return { samples: out, keep: region.length };
+    this.buf = region;
+    this.scan(out, false);
+    const keep = this.phase === 'sample' || this.phase === 'skipSample' ? Math.min(this.sampleStart, this.i) : this.i;
+    this.bufAbs += keep;
+    this.sampleStart -= keep;
+    this.i -= keep;
+    this.buf = emptyBuffer;
+    return { samples: out, keep };
+  }
+
+  /** Signals end of input; returns the last (possibly truncated) sample. `rest`: the kept bytes, for {@link pushRegion} callers. */
+  end(rest?: Buffer): RawSample[] {
+    if (rest) this.buf = rest;
     const out: RawSample[] = [];
     this.scan(out, true);
     const here = this.here();
