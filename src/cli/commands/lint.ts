@@ -1,6 +1,8 @@
 import { openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { isDatasetFormat } from '../../core/dataset/formats';
+import { datasetLinter } from '../../core/dataset/linter';
 import { compareFindings, type FileFinding } from '../../core/lint/findings';
 import { linterFor } from '../../core/lint/registry';
 import { ExitCode, UsageError } from '../exitCodes';
@@ -69,7 +71,8 @@ export const lintCommand: Subcommand = {
         ioError = true;
         continue;
       }
-      const linter = linterFor(absolute, head);
+      // A dataset format named on the command line picks the dataset linter whatever the file looks like.
+      const linter = isDatasetFormat(parsed.values.format) ? datasetLinter : linterFor(absolute, head);
       if (!linter) {
         io.stderr(`ftw lint: ${file}: not a file kind ftw knows (dataset .json/.jsonl, finetune .sh, DeepSpeed .json, .py)\n`);
         ioError = true;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 
@@ -139,5 +139,66 @@ describe('dataset lint in the editor', () => {
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(30, 8));
     const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
     assert.match(text, /\*\*Sample 3\*\* · id `3` · 2 images · 2 turns/);
+  });
+});
+
+describe('dataset lint in the editor: a 30 MB dataset', () => {
+  it('shows diagnostics after opening, and typing keeps the extension host responsive (timer-drift probe)', async function () {
+    this.timeout(120_000);
+    const uri = workspaceFile('data', 'large.json');
+    const samples: string[] = [];
+    let size = 2;
+    for (let i = 0; size < 30 * 1024 * 1024; i++) {
+      const answer = `The picture shows ${'a red street sign next to two parked cars and a dog '.repeat(1 + (i % 6))}`;
+      const sample = JSON.stringify(
+        { id: String(i), image: 'images/cat.png', conversations: [{ role: i % 1000 === 7 ? 'human' : 'user', content: `<image>\nWhat is in picture ${i}?` }, { role: 'assistant', content: answer }] },
+        null,
+        2,
+      );
+      samples.push(sample);
+      size += sample.length + 2;
+    }
+    writeFileSync(uri.fsPath, `[\n${samples.join(',\n')}\n]\n`);
+    const faults = Math.floor((samples.length - 8) / 1000) + 1;
+
+    // Drift probe: a 5 ms interval timer; how late it fires is how long the extension host thread was blocked.
+    let maxDrift = 0;
+    let last = performance.now();
+    const probe = setInterval(() => {
+      const now = performance.now();
+      maxDrift = Math.max(maxDrift, now - last - 5);
+      last = now;
+    }, 5);
+    try {
+      const opened = performance.now();
+      const document = await vscode.workspace.openTextDocument(uri);
+      const editor = await vscode.window.showTextDocument(document);
+      await waitForDiagnostics(uri, (d) => d.filter((x) => x.code === 'DS-ROLE-VALUES').length === faults, 60_000);
+      const firstDiagnosticsMs = performance.now() - opened;
+      const openDrift = maxDrift;
+      maxDrift = 0;
+      last = performance.now();
+      // Type 40 characters into the first answer, 30 ms apart, then turn the first role into a fault.
+      const answerLine = document.getText(new vscode.Range(0, 0, 12, 0)).split('\n').findIndex((l) => l.includes('"content": "The picture'));
+      for (let k = 0; k < 40; k++) {
+        await editor.edit((edit) => edit.insert(new vscode.Position(answerLine, 20), 'x'));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      const roleLine = document.getText(new vscode.Range(0, 0, 12, 0)).split('\n').findIndex((l) => l.includes('"role": "user"'));
+      const roleAt = document.lineAt(roleLine).text.indexOf('"user"');
+      await editor.edit((edit) => edit.replace(new vscode.Range(roleLine, roleAt, roleLine, roleAt + 6), '"gpt"'));
+      const typed = performance.now();
+      await waitForDiagnostics(uri, (d) => d.some((x) => x.range.start.line === roleLine && x.code === 'DS-ROLE-VALUES'), 60_000);
+      const relintMs = performance.now() - typed;
+      const figures = { bytes: size, samples: samples.length, firstDiagnosticsMs: Math.round(firstDiagnosticsMs), maxHostBlockWhileOpeningMs: Math.round(openDrift), maxHostBlockWhileTypingMs: Math.round(maxDrift), relintAfterTypingMs: Math.round(relintMs) };
+      console.log(`[ftw-suite] dataset editor performance ${JSON.stringify(figures)}`);
+      const extension = vscode.extensions.getExtension(extensionId)!;
+      mkdirSync(path.join(extension.extensionPath, 'test-results'), { recursive: true });
+      writeFileSync(path.join(extension.extensionPath, 'test-results', 'dataset-editor-performance.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    } finally {
+      clearInterval(probe);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      rmSync(uri.fsPath, { force: true });
+    }
   });
 });
