@@ -32,6 +32,41 @@ export interface SampleInfo {
   turns: number;
 }
 
+/**
+ * Where each sample is, compactly (it crosses from the worker thread to the extension host for every edit):
+ * per sample [startLine, startCharacter, endLine, endCharacter, images, turns], and the ids joined by U+0000
+ * (U+0001 for a sample without id).
+ */
+export interface SampleTable {
+  ranges: Int32Array;
+  ids: string;
+}
+
+/** The sample whose text contains the position (samples are in file order), with its id and counts. */
+export function sampleAt(table: SampleTable, position: Position, idList: string[] = table.ids.split('\u0000')): SampleInfo | undefined {
+  const r = table.ranges;
+  const n = r.length / 6;
+  const before = (line: number, character: number) => line < position.line || (line === position.line && character <= position.character);
+  let lo = 0;
+  let hi = n - 1;
+  if (n === 0 || !before(r[0]!, r[1]!)) return undefined;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (before(r[mid * 6]!, r[mid * 6 + 1]!)) lo = mid;
+    else hi = mid - 1;
+  }
+  const k = lo * 6;
+  if (!(position.line < r[k + 2]! || (position.line === r[k + 2]! && position.character <= r[k + 3]!))) return undefined;
+  const id = idList[lo];
+  return {
+    index: lo,
+    id: id === undefined || id === '\u0001' ? undefined : id,
+    range: { start: { line: r[k]!, character: r[k + 1]! }, end: { line: r[k + 2]!, character: r[k + 3]! } },
+    images: r[k + 4]!,
+    turns: r[k + 5]!,
+  };
+}
+
 export interface DatasetLintOptions {
   /** Forced format; undefined or 'auto' detects it from the first samples. */
   format?: string;
@@ -58,7 +93,8 @@ export interface DatasetLintResult {
   container: Container;
   samples: number;
   findings: DatasetFinding[];
-  sampleInfo?: SampleInfo[];
+  /** With `collectSamples`: where each sample is (hovers). */
+  sampleTable?: SampleTable;
 }
 
 const detectionWindow = 32;
@@ -89,18 +125,20 @@ export class DatasetLintSession {
   /** Media paths as written in the file → their problem (false: fine). */
   private readonly media = [0, 1, 2, 3].map(() => new Map<string, { file: string; detail: string } | false>());
   private readonly baseDir: string;
-  private readonly sampleInfo: SampleInfo[] | undefined;
+  private sampleRanges: Int32Array | undefined;
+  private readonly sampleIds: string[] = [];
   private count = 0;
+  private recorded = 0;
   /** Check samples on their one-byte view first and decode UTF-8 only for samples with findings. */
   private readonly fast: boolean;
 
   constructor(private readonly options: DatasetLintOptions = {}) {
-    this.splitter = new SampleSplitter({ maxSampleBytes: options.maxSampleBytes });
+    this.splitter = new SampleSplitter({ maxSampleBytes: options.maxSampleBytes, exactEnds: options.collectSamples });
     this.forced = isDatasetFormat(options.format);
     if (isDatasetFormat(options.format)) this.format = options.format;
     this.baseDir = options.baseDir ?? (options.filePath ? path.dirname(options.filePath) : process.cwd());
-    if (options.collectSamples) this.sampleInfo = [];
-    this.fast = !options.collectSamples;
+    if (options.collectSamples) this.sampleRanges = new Int32Array(6 * 256);
+    this.fast = true;
   }
 
   push(chunk: Buffer): void {
@@ -127,7 +165,7 @@ export class DatasetLintSession {
       container: this.splitter.container,
       samples: this.count,
       findings: this.findings,
-      sampleInfo: this.sampleInfo,
+      sampleTable: this.sampleRanges ? { ranges: this.sampleRanges.slice(0, 6 * this.recorded), ids: this.sampleIds.join('\u0000') } : undefined,
     };
   }
 
@@ -137,6 +175,7 @@ export class DatasetLintSession {
     if (this.format === undefined) {
       // Held past this push: detach from the caller's read buffer.
       parsed.raw = new RawSample(raw.index, Buffer.from(raw.bytes), raw.start, raw.byteOffset);
+      parsed.raw.end = raw.end;
       if (parsed.locator) parsed.locator = new SampleLocator(parsed.raw, parsed.locator.text);
       this.pending.push(parsed);
       if (this.pending.length >= detectionWindow) this.flushPending();
@@ -289,11 +328,22 @@ export class DatasetLintSession {
     return problem || undefined;
   }
 
-  private recordInfo(parsed: Parsed, id: string | undefined, images: number, turns: number, locator?: SampleLocator): void {
-    if (!this.sampleInfo) return;
-    const loc = locator ?? new SampleLocator(parsed.raw);
-    this.sampleInfo.push({ index: parsed.raw.index, id, images, turns, range: { start: parsed.raw.start, end: loc.position(parsed.raw.text.length) } });
+  private recordInfo(parsed: Parsed, id: string | undefined, images: number, turns: number, _locator?: SampleLocator): void {
+    if (!this.sampleRanges) return;
+    const raw = parsed.raw;
+    const end = raw.end ?? new SampleLocator(raw).position(raw.text.length);
+    if (6 * (this.recorded + 1) > this.sampleRanges.length) {
+      const grown = new Int32Array(this.sampleRanges.length * 2);
+      grown.set(this.sampleRanges);
+      this.sampleRanges = grown;
+    }
+    this.sampleRanges.set([raw.start.line, raw.start.character, end.line, end.character, images, turns], 6 * this.recorded);
+    this.recorded++;
+    // Ids read from the one-byte view are UTF-8 bytes.
+    const shown = id === undefined ? '\u0001' : parsed.oneByte && /[\x80-\xff]/.test(id) ? Buffer.from(id, 'latin1').toString('utf8') : id;
+    this.sampleIds.push(shown.split('\u0000').join(' '));
   }
+
 
   private toFinding(issue: SampleIssue, locator: SampleLocator, repaired: boolean): DatasetFinding {
     const finding: DatasetFinding = {

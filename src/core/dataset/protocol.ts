@@ -6,6 +6,10 @@ export type WorkerLintOptions = Omit<DatasetLintOptions, 'signal' | 'onProgress'
 /** Messages the extension host sends to the dataset-lint worker. */
 export type DatasetWorkerRequest =
   | { type: 'lintText'; id: number; text: string; options: WorkerLintOptions }
+  /** An open document, sent in pieces so that the extension host never copies it in one go. */
+  | { type: 'textStart'; id: number; options: WorkerLintOptions }
+  | { type: 'textChunk'; id: number; text: string }
+  | { type: 'textEnd'; id: number }
   | { type: 'lintFile'; id: number; filePath: string; options: WorkerLintOptions }
   | { type: 'cancel'; id: number };
 

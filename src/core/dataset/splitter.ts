@@ -7,6 +7,8 @@ export type Container = 'array' | 'jsonl' | 'objects' | 'empty' | 'invalid';
 export class RawSample {
   private utf8: string | undefined;
   private oneByte: string | undefined;
+  /** Position just after the last character (set by the splitter when asked for exact ends). */
+  end: Position | undefined;
 
   constructor(
     /** 0-based index among the top-level values of the file. */
@@ -60,6 +62,8 @@ export interface StructureIssue {
 export interface SplitterOptions {
   /** Samples longer than this are not held in memory or checked (reported instead). */
   maxSampleBytes?: number;
+  /** Give every sample its end position (JSON Lines records otherwise skip it: the newline resets the column). */
+  exactEnds?: boolean;
 }
 
 const emptyBuffer = Buffer.alloc(0);
@@ -106,6 +110,7 @@ export class SampleSplitter {
   container: Container = 'empty';
   readonly issues: StructureIssue[] = [];
   private readonly maxSampleBytes: number;
+  private readonly exactEnds: boolean;
   private buf: Buffer = emptyBuffer;
   /** Absolute byte offset of buf[0]. */
   private bufAbs = 0;
@@ -129,6 +134,7 @@ export class SampleSplitter {
 
   constructor(options: SplitterOptions = {}) {
     this.maxSampleBytes = options.maxSampleBytes ?? 64 * 1024 * 1024;
+    this.exactEnds = options.exactEnds ?? false;
   }
 
   /**
@@ -494,12 +500,13 @@ export class SampleSplitter {
       nl = text.indexOf('\n', nl + 1);
     }
     // A JSON Lines record ends at a newline, which resets the column anyway.
-    if (this.sampleKind === 'line') return;
+    if (this.sampleKind === 'line' && !this.exactEnds) return;
     const ascii = !/[\x80-\xff]/.test(last < 0 ? text : text.slice(last + 1));
     // Decode non-ASCII tails: invalid UTF-8 becomes U+FFFD exactly as the editor shows it.
     const tailLength = ascii ? text.length - last - 1 : last < 0 ? sample.text.length : sample.bytes.toString('utf8', last + 1).length;
     if (last < 0) this.col += tailLength;
     else this.col = tailLength;
+    sample.end = { line: this.line, character: this.col };
   }
 }
 

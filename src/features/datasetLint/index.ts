@@ -2,7 +2,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { compatibleFixes, convertToArray, convertToJsonl } from '../../core/dataset/fixes';
 import { datasetFormats, formatLabels, isDatasetFormat, type DatasetFormat } from '../../core/dataset/formats';
-import type { DatasetFinding, DatasetLintResult, TextEdit } from '../../core/dataset/lint';
+import { sampleAt, type DatasetFinding, type DatasetLintResult, type TextEdit } from '../../core/dataset/lint';
 import { datasetLinter } from '../../core/dataset/linter';
 import type { WorkerLintOptions } from '../../core/dataset/protocol';
 import type { Severity } from '../../core/lint/findings';
@@ -48,6 +48,8 @@ export function globToRegExp(glob: string): RegExp {
 interface LintState {
   version: number | undefined;
   result: DatasetLintResult;
+  /** The sample ids, split on the first hover. */
+  ids?: string[];
 }
 
 export function registerDatasetLint({ extension, log, settings }: FeatureContext): vscode.Disposable {
@@ -118,13 +120,20 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
     const requestId = ++requestCounter;
     latest.set(key, requestId);
     const version = document.version;
+    const started = performance.now();
     try {
-      const result = await worker.lintText(document.getText(), { ...optionsFor(document.uri), collectSamples: true });
+      const stale = () => latest.get(key) !== requestId || document.version !== version || document.isClosed;
+      const result = await worker.lintDocument(document, { ...optionsFor(document.uri), collectSamples: true }, stale);
       // A newer edit or request superseded this one: its result is stale.
-      if (latest.get(key) !== requestId || document.version !== version || document.isClosed) return;
+      if (!result || stale()) return;
+      const applyStarted = performance.now();
       states.set(key, { version, result });
       diagnostics.set(document.uri, result.findings.map(toDiagnostic));
       updateStatus();
+      log.debug(
+        `Dataset lint of ${document.uri.fsPath} (v${version}): ${result.samples} samples, ${result.findings.length} findings in ${Math.round(performance.now() - started)} ms; ` +
+          `longest slice on this thread ${worker.longestSliceMs.toFixed(1)} ms, applying ${(performance.now() - applyStarted).toFixed(1)} ms`,
+      );
     } catch (error) {
       log.error(`dataset lint of ${document.uri.fsPath} failed: ${(error as Error).message}`);
     }
@@ -225,18 +234,11 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
   class SampleHover implements vscode.HoverProvider {
     provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
       const state = states.get(document.uri.toString());
-      if (!state || state.version !== document.version || !state.result.sampleInfo) return undefined;
-      const infos = state.result.sampleInfo;
-      // Samples are in file order: binary search by start.
-      let lo = 0;
-      let hi = infos.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (toRange(infos[mid]!.range).start.isBeforeOrEqual(position)) lo = mid;
-        else hi = mid - 1;
-      }
-      const info = infos[lo];
-      if (!info || !toRange(info.range).contains(position)) return undefined;
+      if (!state || state.version !== document.version || !state.result.sampleTable) return undefined;
+      const table = state.result.sampleTable;
+      state.ids ??= table.ids.split('\u0000');
+      const info = sampleAt(table, position, state.ids);
+      if (!info) return undefined;
       const problems = state.result.findings.filter((f) => f.sample === info.index).length;
       const text = new vscode.MarkdownString(
         `**Sample ${info.index}**${info.id !== undefined ? ` · id \`${info.id}\`` : ''} · ${info.images} image${info.images === 1 ? '' : 's'} · ${info.turns} turn${info.turns === 1 ? '' : 's'}${problems ? ` · ${problems} problem${problems === 1 ? '' : 's'}` : ''}`,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { DatasetLintResult } from '../../core/dataset/lint';
 import type { DatasetWorkerRequest, DatasetWorkerResponse, WorkerLintOptions } from '../../core/dataset/protocol';
 
@@ -17,6 +17,8 @@ export class DatasetLintWorker implements vscode.Disposable {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Longest time one slice of a document took on the extension host thread (logged; the editor must stay fluid). */
+  longestSliceMs = 0;
 
   constructor(
     private readonly extensionPath: string,
@@ -25,6 +27,32 @@ export class DatasetLintWorker implements vscode.Disposable {
 
   lintText(text: string, options: WorkerLintOptions): Promise<DatasetLintResult> {
     return this.request((id) => ({ type: 'lintText', id, text, options }));
+  }
+
+  /**
+   * Lints an open document, sending its text in slices of lines with a yield between them, so the extension host
+   * thread is never blocked by one big copy. `stale()` is asked between slices: a newer edit cancels the request.
+   */
+  async lintDocument(document: vscode.TextDocument, options: WorkerLintOptions, stale: () => boolean): Promise<DatasetLintResult | undefined> {
+    const id = this.nextId++;
+    const worker = this.ensure();
+    const result = new Promise<DatasetLintResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    worker.postMessage({ type: 'textStart', id, options } satisfies DatasetWorkerRequest);
+    const linesPerSlice = 20_000;
+    for (let line = 0; line < document.lineCount; line += linesPerSlice) {
+      if (stale()) {
+        worker.postMessage({ type: 'cancel', id } satisfies DatasetWorkerRequest);
+        this.pending.delete(id);
+        return undefined;
+      }
+      const sliceStarted = performance.now();
+      const text = document.getText(new vscode.Range(line, 0, line + linesPerSlice, 0));
+      worker.postMessage({ type: 'textChunk', id, text } satisfies DatasetWorkerRequest);
+      this.longestSliceMs = Math.max(this.longestSliceMs, performance.now() - sliceStarted);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    worker.postMessage({ type: 'textEnd', id } satisfies DatasetWorkerRequest);
+    return result;
   }
 
   lintFile(filePath: string, options: WorkerLintOptions, onProgress: (bytesRead: number, totalBytes: number) => void, token: vscode.CancellationToken): Promise<DatasetLintResult> {

@@ -21,7 +21,7 @@ async function waitForDiagnostics(uri: vscode.Uri, done: (diagnostics: vscode.Di
     const diagnostics = ours(uri);
     if (done(diagnostics)) return diagnostics;
     if (Date.now() - started > timeoutMs) assert.fail(`diagnostics did not settle: ${JSON.stringify(diagnostics.map((d) => [d.code, d.range.start.line]))}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -172,9 +172,13 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
     try {
       const opened = performance.now();
       const document = await vscode.workspace.openTextDocument(uri);
+      // VS Code's own part: reading 30 MB and syncing it to the extension host.
+      const documentReadyMs = performance.now() - opened;
+      const ready = performance.now();
       const editor = await vscode.window.showTextDocument(document);
       await waitForDiagnostics(uri, (d) => d.filter((x) => x.code === 'DS-ROLE-VALUES').length === faults, 60_000);
       const firstDiagnosticsMs = performance.now() - opened;
+      const diagnosticsAfterDocumentReadyMs = performance.now() - ready;
       const openDrift = maxDrift;
       maxDrift = 0;
       last = performance.now();
@@ -190,7 +194,7 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
       const typed = performance.now();
       await waitForDiagnostics(uri, (d) => d.some((x) => x.range.start.line === roleLine && x.code === 'DS-ROLE-VALUES'), 60_000);
       const relintMs = performance.now() - typed;
-      const figures = { bytes: size, samples: samples.length, firstDiagnosticsMs: Math.round(firstDiagnosticsMs), maxHostBlockWhileOpeningMs: Math.round(openDrift), maxHostBlockWhileTypingMs: Math.round(maxDrift), relintAfterTypingMs: Math.round(relintMs) };
+      const figures = { bytes: size, samples: samples.length, documentReadyMs: Math.round(documentReadyMs), diagnosticsAfterDocumentReadyMs: Math.round(diagnosticsAfterDocumentReadyMs), firstDiagnosticsMs: Math.round(firstDiagnosticsMs), maxHostBlockWhileOpeningMs: Math.round(openDrift), maxHostBlockWhileTypingMs: Math.round(maxDrift), relintAfterTypingMs: Math.round(relintMs) };
       console.log(`[ftw-suite] dataset editor performance ${JSON.stringify(figures)}`);
       const extension = vscode.extensions.getExtension(extensionId)!;
       mkdirSync(path.join(extension.extensionPath, 'test-results'), { recursive: true });
