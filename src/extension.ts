@@ -4,11 +4,12 @@ import type { Feature, FeatureContext } from './features/shared/context';
 import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
+import { registerCurves } from './features/curves';
 import { registerPendingCommands } from './features/placeholders';
 import { registerEmptyViews } from './features/views';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands, registerCurves];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

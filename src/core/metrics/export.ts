@@ -1,24 +1,6 @@
-import type { RunSnapshot, SeriesView } from './run';
+import type { RunSnapshot } from './run';
+import { epochsAt } from './axes';
 import { smoothDebiasedEma } from './smoothing';
-
-/** Epoch at each step of a series, interpolated from the run's `train/epoch` series (NaN outside it). */
-export function epochsAt(steps: ArrayLike<number>, epochSeries: SeriesView | undefined): Float64Array {
-  const out = new Float64Array(steps.length).fill(NaN);
-  if (!epochSeries || epochSeries.steps.length === 0) return out;
-  const es = epochSeries.steps;
-  const ev = epochSeries.values;
-  let j = 0;
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i];
-    while (j < es.length - 1 && es[j + 1] <= step) j++;
-    if (step < es[0]) {
-      // Before the first logged epoch: extrapolate from 0 (epoch 0 at step 0).
-      out[i] = es[0] > 0 ? (ev[0] * step) / es[0] : NaN;
-    } else if (j === es.length - 1) out[i] = es[j] === step ? ev[j] : ev[j] + ((step - es[j]) * (j > 0 ? (ev[j] - ev[j - 1]) / (es[j] - es[j - 1]) : 0));
-    else out[i] = ev[j] + ((ev[j + 1] - ev[j]) * (step - es[j])) / (es[j + 1] - es[j]);
-  }
-  return out;
-}
 
 export interface ExportOptions {
   tagPattern?: RegExp;
@@ -54,7 +36,7 @@ export function exportedSeries(runs: RunSnapshot[], options: ExportOptions): Exp
         values: series.values,
         smoothed: smoothDebiasedEma(series.values, options.smoothing),
         wallTimes: series.wallTimes,
-        epochs: epochsAt(series.steps, epochSeries),
+        epochs: epochsAt(series.steps, epochSeries?.steps, epochSeries?.values),
       });
     }
   }

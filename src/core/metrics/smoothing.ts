@@ -48,7 +48,8 @@ export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
 
 /**
  * TensorBoard's y-axis domain when "ignore outliers" is on: the 5th–95th percentile of the finite values,
- * padded by 20% of the span; the range includes 0 when that less than doubles the span. Empty input: [-0.1, 1.1].
+ * padded by 20% of the span; the range includes 0 when that less than doubles the span; then made nice (d3).
+ * Empty input: [-0.1, 1.1].
  */
 export function robustYRange(valueArrays: ArrayLike<number>[], ignoreOutliers = true, logScale = false): [number, number] {
   let count = 0;
@@ -75,5 +76,17 @@ export function robustYRange(valueArrays: ArrayLike<number>[], ignoreOutliers = 
   const span = b - a;
   const padding = span === 0 ? Math.abs(a) * 1.1 + 1.1 : span * 0.2;
   const lower = a >= 0 && a < span ? -0.1 * b : a - padding;
-  return [lower, b + padding];
+  return niceDomain(lower, b + padding);
+}
+
+/** d3's scale.nice() with 10 ticks: widens [lo, hi] to multiples of a 1/2/5 × 10^k tick step. */
+export function niceDomain(lo: number, hi: number, count = 10): [number, number] {
+  const step0 = Math.abs(hi - lo) / count;
+  if (!(step0 > 0) || !Number.isFinite(step0)) return [lo, hi];
+  let step = 10 ** Math.floor(Math.log10(step0));
+  const error = step0 / step;
+  if (error >= Math.sqrt(50)) step *= 10;
+  else if (error >= Math.sqrt(10)) step *= 5;
+  else if (error >= Math.sqrt(2)) step *= 2;
+  return [Math.floor(lo / step) * step, Math.ceil(hi / step) * step];
 }

@@ -73,3 +73,12 @@ describe('y range', () => {
     assert.ok(llo > 0 && llo < 1e-6 && lhi > 1e-3);
   });
 });
+
+describe('nice domain', () => {
+  it('rounds outwards to 1/2/5 tick steps as d3 does', async () => {
+    const { niceDomain } = await import('../../../src/core/metrics/smoothing');
+    const close = (actual: [number, number], expected: [number, number]) => actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-12, `${actual} vs ${expected}`));
+    close(niceDomain(5.2784, 5.4503), [5.26, 5.46]);
+    close(niceDomain(-0.0002, 0.00237), [-0.0004, 0.0024]);
+  });
+});
