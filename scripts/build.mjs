@@ -96,7 +96,7 @@ if (!production) {
 }
 
 if (!watch) {
-  rmSync(path.join(root, 'out'), { recursive: true, force: true });
+  if (!production) rmSync(path.join(root, 'out'), { recursive: true, force: true });
   await Promise.all(builds.map((options) => esbuild.build(options)));
   console.log(`build: ${builds.length} bundles written (dist/, out/)`);
 } else {
