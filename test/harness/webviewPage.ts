@@ -52,7 +52,7 @@ export async function openWebviewPage(panel: string, options: { bodyData?: Recor
   await page.addInitScript(`
     window.__posted = [];
     window.acquireVsCodeApi = () => ({
-      postMessage: (message) => window.__posted.push(message),
+      postMessage: (message) => window.__posted.push({ ...message, postedAt: performance.now() }),
       getState: () => window.__state,
       setState: (state) => (window.__state = state),
     });

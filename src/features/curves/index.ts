@@ -13,6 +13,8 @@ export { CurvesPanel } from './panel';
 export interface OpenCurvesResult {
   opened: boolean;
   runs: string[];
+  /** Points read so far over every run and tag of the panel. */
+  points: number;
 }
 
 /** A folder, or the run folder of a metrics file (events under runs/<x>/ belong to the output folder). */
@@ -64,10 +66,10 @@ export function registerCurves(context: FeatureContext): vscode.Disposable {
   disposables.push(
     vscode.commands.registerCommand('finetuneWorkbench.openCurves', async (arg?: unknown, all?: unknown): Promise<OpenCurvesResult> => {
       const folders = await foldersFromArgs(arg, all);
-      if (!folders?.length) return { opened: false, runs: CurvesPanel.instance?.folders ?? [] };
+      if (!folders?.length) return { opened: false, runs: CurvesPanel.instance?.folders ?? [], points: CurvesPanel.instance?.pointCount() ?? 0 };
       const panel = await CurvesPanel.show(context, folders);
       context.log.info(`Training curves: ${folders.join(', ')}`);
-      return { opened: true, runs: panel.folders };
+      return { opened: true, runs: panel.folders, points: panel.pointCount() };
     }),
     vscode.commands.registerCommand('finetuneWorkbench.refreshRuns', () => runs.refresh()),
     vscode.window.registerWebviewPanelSerializer(curvesViewType, {

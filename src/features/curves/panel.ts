@@ -46,6 +46,7 @@ export class CurvesPanel implements vscode.Disposable {
       CurvesPanel.current = new CurvesPanel(context, panel);
     } else CurvesPanel.current.panel.reveal(undefined, false);
     const current = CurvesPanel.current;
+    // Asking again for a run that is shown reads what its files gained since.
     for (const folder of folders) await current.addRun(folder);
     return current;
   }
@@ -98,9 +99,18 @@ export class CurvesPanel implements vscode.Disposable {
     return [...this.runs.values()].map((run) => run.reader.snapshot());
   }
 
+  /** Points of every run and tag read so far. */
+  pointCount(): number {
+    let count = 0;
+    for (const snapshot of this.snapshots()) for (const series of snapshot.series) count += series.steps.length;
+    return count;
+  }
+
   async addRun(folder: string): Promise<void> {
     const resolved = path.resolve(folder);
-    if (this.runs.has(resolved) || this.disposed) return;
+    if (this.disposed) return;
+    const existing = this.runs.get(resolved);
+    if (existing) return this.refresh(existing);
     const run: TrackedRun = {
       folder: resolved,
       reader: new RunReader(resolved, { onWarning: (w) => this.context.log.warn(`${w.file}: ${w.message}`) }),
