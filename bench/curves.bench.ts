@@ -15,9 +15,10 @@ import { SeriesStore } from '../src/core/metrics/series';
 import { smoothDebiasedEma } from '../src/core/metrics/smoothing';
 import { TfEventsParser } from '../src/core/metrics/tfevents';
 import type { StreamParser } from '../src/core/metrics/types';
-import { projectRoot } from '../test/harness/codeServer';
 import { openWebviewPage } from '../test/harness/webviewPage';
 
+/** The repository root (this file runs as out/bench/curves.bench.js). */
+const projectRoot = path.resolve(__dirname, '..', '..');
 const events = 1_000_000;
 const dir = path.join(projectRoot, '.bench', 'curves');
 const eventFile = path.join(dir, 'events.out.tfevents.1700000000.bench.1.0');
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
   console.log(`min/max downsampling ${values.length} points to 1200 columns: ${down.toFixed(1)} ms`);
 
   // 3. and 4. The webview bundle in headless Chromium.
-  const view = await openWebviewPage('curves', { bodyData: { 'default-smoothing': '0.6' } });
+  const view = await openWebviewPage('curves', { bodyData: { 'default-smoothing': '0.6' }, root: projectRoot });
   try {
     const firstRender = (await view.page.evaluate(`(async () => {
       const n = ${events};

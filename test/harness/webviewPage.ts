@@ -18,7 +18,10 @@ export interface WebviewPage {
 
 const origin = 'http://webview.test';
 
-export async function openWebviewPage(panel: string, options: { bodyData?: Record<string, string>; width?: number; height?: number; themeCss?: string } = {}): Promise<WebviewPage> {
+export async function openWebviewPage(
+  panel: string,
+  options: { bodyData?: Record<string, string>; width?: number; height?: number; themeCss?: string; root?: string } = {},
+): Promise<WebviewPage> {
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
   const page = await browser.newPage({ viewport: { width: options.width ?? 1300, height: options.height ?? 900 } });
   const errors: string[] = [];
@@ -45,7 +48,7 @@ export async function openWebviewPage(panel: string, options: { bodyData?: Recor
     } else if (url.pathname === '/theme.css') {
       await route.fulfill({ contentType: 'text/css', body: `html { ${theme} }` });
     } else {
-      await route.fulfill({ contentType: 'text/javascript', body: readFileSync(path.join(projectRoot, 'dist', 'webview', path.basename(url.pathname))) });
+      await route.fulfill({ contentType: 'text/javascript', body: readFileSync(path.join(options.root ?? projectRoot, 'dist', 'webview', path.basename(url.pathname))) });
     }
   });
   // Runs in the page before its scripts (as browser code, hence a string: this file is type-checked for Node).

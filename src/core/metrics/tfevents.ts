@@ -233,6 +233,10 @@ export class TfEventsParser implements StreamParser {
         });
       } else {
         try {
+          if (this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
+            pos = end;
+            continue;
+          }
           pbf.pos = dataStart;
           pbf.type = 0;
           pbf._valueStart = -1;
@@ -253,6 +257,100 @@ export class TfEventsParser implements StreamParser {
     this.pending.set(data.subarray(pos));
     this.pendingOffset += pos;
     return out;
+  }
+
+  /** Tags seen so far as bytes, so the common case compares a few bytes instead of decoding UTF-8 per value. */
+  private readonly tagCache: { bytes: Uint8Array; text: string; summary: boolean }[] = [];
+  private readonly valueTags: string[] = [];
+  private readonly valueNumbers: number[] = [];
+
+  private cachedTag(data: Uint8Array, start: number, length: number): { text: string; summary: boolean } {
+    for (const entry of this.tagCache) {
+      if (entry.bytes.length !== length) continue;
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (entry.bytes[i] !== data[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return entry;
+    }
+    const bytes = data.slice(start, start + length);
+    const entry = { bytes, text: utf8.decode(bytes), summary: false };
+    entry.summary = summaryKey(entry.text) !== undefined;
+    if (this.tagCache.length < 256) this.tagCache.push(entry);
+    return entry;
+  }
+
+  /**
+   * The fast path for what nearly every record is: an Event with wall_time, step and a Summary of values that have
+   * only a tag and a simple_value (field numbers as in the comment at the top). Anything else (metadata, tensors,
+   * file_version, summary tags) returns false and goes through the general decoder.
+   */
+  private decodeScalarEvent(d: Uint8Array, view: DataView, start: number, end: number, sink: ScalarSink): boolean {
+    let p = start;
+    let wallTime = NaN;
+    let step = 0;
+    const tags = this.valueTags;
+    const numbers = this.valueNumbers;
+    tags.length = 0;
+    numbers.length = 0;
+    while (p < end) {
+      const key = d[p++];
+      if (key === 0x09) {
+        wallTime = view.getFloat64(p, true);
+        p += 8;
+      } else if (key === 0x10) {
+        let b = d[p++];
+        step = b & 0x7f;
+        let scale = 128;
+        while (b & 0x80) {
+          b = d[p++];
+          step += (b & 0x7f) * scale;
+          scale *= 128;
+        }
+      } else if (key === 0x2a) {
+        let b = d[p++];
+        let length = b & 0x7f;
+        let scale = 128;
+        while (b & 0x80) {
+          b = d[p++];
+          length += (b & 0x7f) * scale;
+          scale *= 128;
+        }
+        const summaryEnd = p + length;
+        while (p < summaryEnd) {
+          if (d[p++] !== 0x0a) return false;
+          const valueLength = d[p++];
+          if (valueLength & 0x80) return false;
+          const valueEnd = p + valueLength;
+          let tag: string | undefined;
+          let value: number | undefined;
+          while (p < valueEnd) {
+            const field = d[p++];
+            if (field === 0x0a) {
+              const tagLength = d[p++];
+              if (tagLength & 0x80) return false;
+              const cached = this.cachedTag(d, p, tagLength);
+              if (cached.summary) return false;
+              tag = cached.text;
+              p += tagLength;
+            } else if (field === 0x15) {
+              value = view.getFloat32(p, true);
+              p += 4;
+            } else return false;
+          }
+          if (tag === undefined || value === undefined) return false;
+          tags.push(tag);
+          numbers.push(value);
+        }
+        if (p !== summaryEnd) return false;
+      } else return false;
+    }
+    if (p !== end) return false;
+    for (let i = 0; i < tags.length; i++) sink.add(tags[i], step, numbers[i], wallTime);
+    return true;
   }
 
   end(_sink: ScalarSink): ParseOutput {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { quantileSorted, robustYRange, smoothDebiasedEma } from '../../../src/core/metrics/smoothing';
+import { buf as crc32cReference } from 'crc-32/crc32c';
+import { crc32c, maskedCrc32c } from '../../../src/core/metrics/crc32c';
+import { niceDomain, quantileSorted, robustYRange, smoothDebiasedEma } from '../../../src/core/metrics/smoothing';
 
 /** TensorBoard's classic smoothing, transcribed point by point (webapp line chart data transformer). */
 function tensorBoardSmoothing(data: number[], smoothingWeight: number): number[] {
@@ -75,10 +77,24 @@ describe('y range', () => {
 });
 
 describe('nice domain', () => {
-  it('rounds outwards to 1/2/5 tick steps as d3 does', async () => {
-    const { niceDomain } = await import('../../../src/core/metrics/smoothing');
+  it('rounds outwards to 1/2/5 tick steps as d3 does', () => {
     const close = (actual: [number, number], expected: [number, number]) => actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-12, `${actual} vs ${expected}`));
     close(niceDomain(5.2784, 5.4503), [5.26, 5.46]);
     close(niceDomain(-0.0002, 0.00237), [-0.0004, 0.0024]);
+  });
+});
+
+describe('CRC-32C', () => {
+  it('matches the standard check value and SheetJS crc-32/crc32c on random slices', () => {
+    assert.equal(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
+    const rnd = random(3);
+    const bytes = Uint8Array.from({ length: 4096 }, () => Math.floor(rnd() * 256));
+    for (let k = 0; k < 300; k++) {
+      const start = Math.floor(rnd() * 2000);
+      const end = start + Math.floor(rnd() * 2000);
+      assert.equal(crc32c(bytes, start, end), crc32cReference(bytes.subarray(start, end)) >>> 0);
+    }
+    const crc = crc32cReference(bytes.subarray(0, 8)) >>> 0;
+    assert.equal(maskedCrc32c(bytes, 0, 8), ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0);
   });
 });
