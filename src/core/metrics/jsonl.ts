@@ -5,6 +5,7 @@ import type { ParseOutput, ScalarSink, StreamParser } from './types';
 const aliases: Record<string, string> = { lr: 'learning_rate' };
 const stepKeys = ['step', 'global_step', 'current_steps', '_step', 'iteration', 'iter'];
 const timeKeys = ['_timestamp', 'timestamp', 'wall_time', 'walltime', 'time'];
+const skippedKeys = new Set([...nonMetricKeys, ...stepKeys, ...timeKeys]);
 
 /**
  * JSONL metrics, one object per line: LLaMA-Factory's `trainer_log.jsonl` (`current_steps`, `loss`, `lr`,
@@ -15,6 +16,8 @@ export class JsonlMetricsParser implements StreamParser {
   private tail = '';
   private line = 0;
   private order = 0;
+  /** Key → tag, computed once per key (a million lines repeat the same few keys). */
+  private readonly tags = new Map<string, string>();
 
   constructor(private readonly file: string) {}
 
@@ -48,7 +51,8 @@ export class JsonlMetricsParser implements StreamParser {
     if (!text) return;
     let object: unknown;
     try {
-      object = JSON.parse(text.replace(/(:\s*)(-?Infinity|NaN)(\s*[,}])/g, '$1"$2"$3'));
+      // Python's json writes bare NaN/Infinity, which JSON.parse rejects: quote them (only when present; this is hot).
+      object = JSON.parse(text.includes('NaN') || text.includes('Infinity') ? text.replace(/(:\s*)(-?Infinity|NaN)(\s*[,}])/g, '$1"$2"$3') : text);
     } catch (error) {
       out.warnings.push({ file: this.file, line: this.line, message: `line ${this.line} is not valid JSON (${(error as Error).message}); skipped` });
       return;
@@ -72,12 +76,17 @@ export class JsonlMetricsParser implements StreamParser {
         break;
       }
     }
-    for (const [key, raw] of Object.entries(record)) {
-      if (nonMetricKeys.has(key) || stepKeys.includes(key) || timeKeys.includes(key)) continue;
-      if (raw === null || typeof raw === 'object' || typeof raw === 'boolean') continue;
-      const value = parseNumber(raw);
+    for (const key in record) {
+      if (skippedKeys.has(key)) continue;
+      const raw = record[key];
+      const value = typeof raw === 'number' ? raw : raw === null || typeof raw === 'object' || typeof raw === 'boolean' ? undefined : parseNumber(raw);
       if (value === undefined) continue;
-      sink.add(hfTag(aliases[key] ?? key), step, value, wallTime);
+      let tag = this.tags.get(key);
+      if (tag === undefined) {
+        tag = hfTag(aliases[key] ?? key);
+        this.tags.set(key, tag);
+      }
+      sink.add(tag, step, value, wallTime);
     }
   }
 }

@@ -264,7 +264,20 @@ export class TfEventsParser implements StreamParser {
   private readonly valueTags: string[] = [];
   private readonly valueNumbers: number[] = [];
 
+  private lastTag: { bytes: Uint8Array; text: string; summary: boolean } | undefined;
+
   private cachedTag(data: Uint8Array, start: number, length: number): { text: string; summary: boolean } {
+    const last = this.lastTag;
+    if (last && last.bytes.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (last.bytes[i] !== data[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last;
+    }
     for (const entry of this.tagCache) {
       if (entry.bytes.length !== length) continue;
       let same = true;
@@ -274,7 +287,10 @@ export class TfEventsParser implements StreamParser {
           break;
         }
       }
-      if (same) return entry;
+      if (same) {
+        this.lastTag = entry;
+        return entry;
+      }
     }
     const bytes = data.slice(start, start + length);
     const entry = { bytes, text: utf8.decode(bytes), summary: false };
@@ -294,8 +310,8 @@ export class TfEventsParser implements StreamParser {
     let step = 0;
     const tags = this.valueTags;
     const numbers = this.valueNumbers;
-    tags.length = 0;
-    numbers.length = 0;
+    // A count instead of `length = 0`: truncating arrays per record showed up in profiles.
+    let count = 0;
     while (p < end) {
       const key = d[p++];
       if (key === 0x09) {
@@ -342,14 +358,15 @@ export class TfEventsParser implements StreamParser {
             } else return false;
           }
           if (tag === undefined || value === undefined) return false;
-          tags.push(tag);
-          numbers.push(value);
+          tags[count] = tag;
+          numbers[count] = value;
+          count++;
         }
         if (p !== summaryEnd) return false;
       } else return false;
     }
     if (p !== end) return false;
-    for (let i = 0; i < tags.length; i++) sink.add(tags[i], step, numbers[i], wallTime);
+    for (let i = 0; i < count; i++) sink.add(tags[i], step, numbers[i], wallTime);
     return true;
   }
 
