@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { exportedSeries, toCsv } from '../../core/metrics/export';
-import { RunReader, type RunSnapshot } from '../../core/metrics/run';
-import { curvesViewType, type FromWebviewMessage, type RunPayload, type SeriesChunk, type ToWebviewMessage } from '../../protocol/curves';
+import { curvesViewType, type FromWebviewMessage, type RunPayload, type ToWebviewMessage } from '../../protocol/curves';
+import type { RunUpdate } from '../../protocol/curvesWorker';
 import type { FeatureContext } from '../shared/context';
+import { CurvesReaderClient } from './readerClient';
 
 /** How often a visible panel checks its runs' files when no file event came (event files are flushed in bursts). */
 const pollMs = 2000;
@@ -13,11 +13,12 @@ const debounceMs = 150;
 
 interface TrackedRun {
   folder: string;
-  reader: RunReader;
   watcher?: vscode.FileSystemWatcher;
-  /** Points of each tag the webview has, and the resume count it saw (a new resume resends the tag). */
-  sent: Map<string, { length: number; resumes: number; lastValue: number }>;
   live: boolean;
+  /** Points of every tag read so far. */
+  points: number;
+  /** The webview lost its data (reload): the next read sends every point. */
+  reset: boolean;
   busy?: Promise<void>;
   again: boolean;
   timer?: ReturnType<typeof setTimeout>;
@@ -28,8 +29,8 @@ function nonce(): string {
 }
 
 /**
- * The Training Curves panel: one webview showing any number of runs. It reads each run folder with the incremental
- * readers of src/core/metrics and sends the webview only the points appended since the last message.
+ * The Training Curves panel: one webview showing any number of runs. A worker thread reads each run folder with the
+ * incremental readers of src/core/metrics; the panel forwards the points appended since the last message.
  */
 export class CurvesPanel implements vscode.Disposable {
   private static current: CurvesPanel | undefined;
@@ -37,7 +38,7 @@ export class CurvesPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly poll: ReturnType<typeof setInterval>;
   private disposed = false;
-  private ready = false;
+  private readonly reader: CurvesReaderClient;
 
   /** Opens (or reveals) the panel and adds the run folders to it. */
   static async show(context: FeatureContext, folders: string[]): Promise<CurvesPanel> {
@@ -78,6 +79,14 @@ export class CurvesPanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
   ) {
     panel.iconPath = vscode.Uri.joinPath(context.extension.extensionUri, 'media', 'activity-bar.svg');
+    this.reader = new CurvesReaderClient(
+      vscode.Uri.joinPath(context.extension.extensionUri, 'dist', 'workers', 'curvesReader.js').fsPath,
+      (message) => context.log.warn(message),
+      (error) => {
+        context.log.error(`Training curves: ${error.message}`);
+        this.post({ type: 'error', message: `Reading stopped: ${error.message}. Close and reopen the panel.` });
+      },
+    );
     panel.webview.html = this.html();
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
@@ -94,15 +103,10 @@ export class CurvesPanel implements vscode.Disposable {
     return [...this.runs.keys()];
   }
 
-  /** Latest snapshot of every run (for export and tests). */
-  snapshots(): RunSnapshot[] {
-    return [...this.runs.values()].map((run) => run.reader.snapshot());
-  }
-
   /** Points of every run and tag read so far. */
   pointCount(): number {
     let count = 0;
-    for (const snapshot of this.snapshots()) for (const series of snapshot.series) count += series.steps.length;
+    for (const run of this.runs.values()) count += run.points;
     return count;
   }
 
@@ -111,13 +115,7 @@ export class CurvesPanel implements vscode.Disposable {
     if (this.disposed) return;
     const existing = this.runs.get(resolved);
     if (existing) return this.refresh(existing);
-    const run: TrackedRun = {
-      folder: resolved,
-      reader: new RunReader(resolved, { onWarning: (w) => this.context.log.warn(`${w.file}: ${w.message}`) }),
-      sent: new Map(),
-      live: false,
-      again: false,
-    };
+    const run: TrackedRun = { folder: resolved, live: false, points: 0, reset: true, again: false };
     this.runs.set(resolved, run);
     try {
       run.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(resolved), '**/*'));
@@ -139,6 +137,7 @@ export class CurvesPanel implements vscode.Disposable {
     run.watcher?.dispose();
     clearTimeout(run.timer);
     this.runs.delete(folder);
+    void this.reader.remove(folder).catch(() => undefined);
     this.post({ type: 'runRemoved', id: folder });
   }
 
@@ -165,16 +164,20 @@ export class CurvesPanel implements vscode.Disposable {
       do {
         run.again = false;
         const seenAt = Date.now();
-        let changed: boolean;
+        const reset = run.reset;
+        run.reset = false;
+        let update: RunUpdate;
         try {
-          changed = await run.reader.refresh();
+          update = await this.reader.refresh(run.folder, reset);
         } catch (error) {
+          run.reset = true;
           this.context.log.error(`Reading ${run.folder} failed: ${(error as Error).message}`);
           this.post({ type: 'error', message: `Cannot read ${run.folder}: ${(error as Error).message}` });
           return;
         }
         if (!this.runs.has(run.folder)) return;
-        if (changed || run.sent.size === 0) this.send(run, seenAt);
+        run.points = update.points;
+        if (update.full || update.chunks.length) this.send(run, update, seenAt);
       } while (run.again && !this.disposed);
     })();
     try {
@@ -184,46 +187,23 @@ export class CurvesPanel implements vscode.Disposable {
     }
   }
 
-  private payload(run: TrackedRun, snapshot: RunSnapshot): RunPayload {
+  private payload(run: TrackedRun, update: RunUpdate): RunPayload {
     const workspace = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(run.folder));
     return {
       id: run.folder,
-      name: snapshot.name,
+      name: update.name,
       description: workspace ? path.relative(workspace.uri.fsPath, run.folder) || '.' : run.folder,
-      resumes: snapshot.resumes.map((r) => r.step),
-      summary: snapshot.metadata.summary,
-      warnings: snapshot.warnings.map((w) => `${path.basename(w.file)}: ${w.message}`),
+      resumes: update.resumes,
+      summary: update.summary,
+      warnings: update.warnings,
       live: run.live,
     };
   }
 
-  /** Sends what the webview lacks: every point when it has nothing, else the appended tail of each tag. */
-  private send(run: TrackedRun, seenAt: number): void {
-    if (!this.ready) return;
-    const snapshot = run.reader.snapshot();
-    const full = run.sent.size === 0;
-    const chunks: SeriesChunk[] = [];
-    for (const series of snapshot.series) {
-      const sent = run.sent.get(series.tag);
-      const resumes = snapshot.resumes.length;
-      const length = series.steps.length;
-      const lastValue = series.values[length - 1];
-      const unchanged = sent && sent.length === length && sent.resumes === resumes && Object.is(sent.lastValue, lastValue);
-      if (unchanged && !full) continue;
-      // The last point may have been replaced (same step logged again), so it is always resent.
-      const start = full || !sent || sent.resumes !== resumes || length < sent.length ? 0 : Math.max(0, sent.length - 1);
-      chunks.push({
-        tag: series.tag,
-        start,
-        steps: series.steps.slice(start),
-        values: series.values.slice(start),
-        wallTimes: series.wallTimes.slice(start),
-      });
-      run.sent.set(series.tag, { length, resumes, lastValue });
-    }
-    const payload = this.payload(run, snapshot);
-    if (full) this.post({ type: 'runData', run: payload, series: chunks, seenAt });
-    else this.post({ type: 'runAppend', run: payload, series: chunks, seenAt });
+  private send(run: TrackedRun, update: RunUpdate, seenAt: number): void {
+    const payload = this.payload(run, update);
+    if (update.full) this.post({ type: 'runData', run: payload, series: update.chunks, seenAt });
+    else this.post({ type: 'runAppend', run: payload, series: update.chunks, seenAt });
   }
 
   private post(message: ToWebviewMessage): void {
@@ -234,11 +214,10 @@ export class CurvesPanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready': {
         // A (re)loaded webview has nothing: send every run from the start.
-        this.ready = true;
         this.post({ type: 'settings', defaultSmoothing: this.context.settings.get('curves.smoothing') });
         for (const run of this.runs.values()) {
-          run.sent.clear();
-          this.send(run, Date.now());
+          run.reset = true;
+          void this.refresh(run);
         }
         break;
       }
@@ -264,13 +243,7 @@ export class CurvesPanel implements vscode.Disposable {
   }
 
   private async exportCsv(smoothing: number, tagFilter: string): Promise<void> {
-    let tagPattern: RegExp | undefined;
-    try {
-      tagPattern = tagFilter ? new RegExp(tagFilter) : undefined;
-    } catch {
-      tagPattern = undefined;
-    }
-    const csv = toCsv(exportedSeries(this.snapshots(), { smoothing, tagPattern }));
+    const csv = await this.reader.exportCsv(this.folders, smoothing, tagFilter);
     const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultExportUri('csv'), filters: { CSV: ['csv'] }, title: 'Export training curves as CSV' });
     if (!target) return;
     await vscode.workspace.fs.writeFile(target, Buffer.from(csv, 'utf8'));
@@ -316,6 +289,7 @@ export class CurvesPanel implements vscode.Disposable {
       clearTimeout(run.timer);
     }
     this.runs.clear();
+    this.reader.dispose();
     if (CurvesPanel.current === this) CurvesPanel.current = undefined;
     this.panel.dispose();
     vscode.Disposable.from(...this.disposables).dispose();
