@@ -3,7 +3,7 @@
 // drawn pixels, and each toggle must change them. Screenshots land in test-results/.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -120,5 +120,16 @@ test('Training Curves of the example run in code-server', { timeout: 300_000 }, 
     stats = await waitForDrawn(frame, 'loss', stats.hash);
     assert.ok(stats.drawn > 0.01);
     await workbench.screenshot('curves-log-scale');
+  });
+
+  await t.test('a line appended to the run\'s log is drawn without any click (live)', async () => {
+    const before = await canvasStats(frame, 'loss');
+    const appendedAt = Date.now();
+    appendFileSync(path.join(workspace, 'output', 'lora_run', 'train.log'), "{'loss': '5.9', 'grad_norm': '0.2', 'learning_rate': '1e-05', 'epoch': '1.22'}\n");
+    stats = await waitForDrawn(frame, 'loss', before.hash);
+    t.diagnostic(`append → redrawn in ${Date.now() - appendedAt} ms (file watcher, worker read, webview redraw)`);
+    const live = await frame.textContent('#runs');
+    assert.match(live ?? '', /live/);
+    await workbench.screenshot('curves-live-append');
   });
 });

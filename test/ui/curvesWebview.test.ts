@@ -19,6 +19,10 @@ interface PageGlobals {
   __state: { smoothing: number; logScale: boolean; runs: string[] };
 }
 
+interface CardsGlobals {
+  document: { querySelectorAll(selector: string): { length: number } };
+}
+
 /** Fraction of pixels of a chart canvas that differ from the most common (background) colour. */
 async function drawnFraction(view: WebviewPage, group: string): Promise<number> {
   return view.page.evaluate((g) => {
@@ -65,6 +69,21 @@ describe('curves webview (headless Chromium, strict CSP)', () => {
     assert.equal(state.logScale, true);
     assert.equal(state.runs.length, 1);
     assert.ok((await drawnFraction(view, 'loss')) > 0.01);
+    assert.deepEqual(view.errors, []);
+  });
+
+  it('draws against epoch and relative time, and filters tags by regex', async () => {
+    for (const mode of ['epoch', 'relative', 'step']) {
+      await view.page.evaluate(`(() => { const s = document.querySelector('#x-axis'); s.value = '${mode}'; s.dispatchEvent(new Event('change')); })()`);
+      await view.page.waitForTimeout(100);
+      assert.ok((await drawnFraction(view, 'loss')) > 0.01, mode);
+    }
+    await view.page.evaluate(`(() => { const el = document.querySelector('#tag-filter'); el.value = '^eval/'; el.dispatchEvent(new Event('input')); })()`);
+    await view.page.waitForFunction(() => (globalThis as unknown as CardsGlobals).document.querySelectorAll('.chart-card').length === 4);
+    const groups = await view.page.$$eval('.chart-card', (cards) => cards.map((c) => c.getAttribute('data-group')));
+    assert.deepEqual(groups, ['loss', 'runtime', 'samples_per_second', 'steps_per_second']);
+    await view.page.evaluate(`(() => { const el = document.querySelector('#tag-filter'); el.value = ''; el.dispatchEvent(new Event('input')); })()`);
+    await view.page.waitForFunction(() => (globalThis as unknown as CardsGlobals).document.querySelectorAll('.chart-card').length === 7);
     assert.deepEqual(view.errors, []);
   });
 
