@@ -5,11 +5,12 @@ import { registerDatasetLint } from './features/datasetLint';
 import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
+import { registerCurves } from './features/curves';
 import { registerPendingCommands } from './features/placeholders';
 import { registerEmptyViews } from './features/views';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerPendingCommands];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerCurves, registerPendingCommands];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

@@ -10,8 +10,6 @@ export const pendingCommands: Record<string, string> = {
   'finetuneWorkbench.openLaunchPanel': 'The launch panel',
   'finetuneWorkbench.addHost': 'Launch targets',
   'finetuneWorkbench.refreshHosts': 'Launch targets',
-  'finetuneWorkbench.openCurves': 'Training curves',
-  'finetuneWorkbench.refreshRuns': 'Training curves',
 };
 
 export function registerPendingCommands({ log }: FeatureContext): vscode.Disposable {

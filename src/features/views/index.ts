@@ -14,7 +14,7 @@ class EmptyTree implements vscode.TreeDataProvider<never> {
   }
 }
 
-export const emptyViewIds = ['finetuneWorkbench.jobs', 'finetuneWorkbench.runs', 'finetuneWorkbench.hosts'] as const;
+export const emptyViewIds = ['finetuneWorkbench.jobs', 'finetuneWorkbench.hosts'] as const;
 
 export function registerEmptyViews(_context: FeatureContext, viewIds: readonly string[] = emptyViewIds): vscode.Disposable {
   return vscode.Disposable.from(...viewIds.map((id) => vscode.window.registerTreeDataProvider(id, new EmptyTree())));
