@@ -174,8 +174,7 @@ export class DatasetLintSession {
     const parsed = this.parse(raw);
     if (this.format === undefined) {
       // Held past this push: detach from the caller's read buffer.
-      parsed.raw = new RawSample(raw.index, Buffer.from(raw.bytes), raw.start, raw.byteOffset);
-      parsed.raw.end = raw.end;
+      parsed.raw = RawSample.detached(raw);
       if (parsed.locator) parsed.locator = new SampleLocator(parsed.raw, parsed.locator.text);
       this.pending.push(parsed);
       if (this.pending.length >= detectionWindow) this.flushPending();

@@ -6,10 +6,18 @@ export type WorkerLintOptions = Omit<DatasetLintOptions, 'signal' | 'onProgress'
 /** Messages the extension host sends to the dataset-lint worker. */
 export type DatasetWorkerRequest =
   | { type: 'lintText'; id: number; text: string; options: WorkerLintOptions }
-  /** An open document, sent in pieces so that the extension host never copies it in one go. */
-  | { type: 'textStart'; id: number; options: WorkerLintOptions }
-  | { type: 'textChunk'; id: number; text: string }
-  | { type: 'textEnd'; id: number }
+  /**
+   * Open documents are mirrored in the worker, so an edit costs the extension host a few bytes, not a copy of the
+   * document: the mirror is loaded from disk (a saved document; `expectedLength` guards against another encoding
+   * or normalised line ends) or sent in slices, then kept in step with each change event.
+   */
+  | { type: 'mirrorLoad'; key: string; version: number; filePath: string; expectedLength: number }
+  | { type: 'mirrorStart'; key: string; version: number }
+  | { type: 'mirrorChunk'; key: string; text: string }
+  | { type: 'mirrorChange'; key: string; version: number; changes: { offset: number; length: number; text: string }[] }
+  | { type: 'mirrorClose'; key: string }
+  /** Lints the mirror if it is at `version`; otherwise answers an error with `stale: true`. */
+  | { type: 'mirrorLint'; id: number; key: string; version: number; options: WorkerLintOptions }
   | { type: 'lintFile'; id: number; filePath: string; options: WorkerLintOptions }
   | { type: 'cancel'; id: number };
 
@@ -17,4 +25,4 @@ export type DatasetWorkerRequest =
 export type DatasetWorkerResponse =
   | { type: 'result'; id: number; result: DatasetLintResult }
   | { type: 'progress'; id: number; bytesRead: number; totalBytes: number }
-  | { type: 'error'; id: number; message: string; cancelled: boolean };
+  | { type: 'error'; id: number; message: string; cancelled: boolean; stale?: boolean };

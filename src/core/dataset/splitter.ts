@@ -7,22 +7,42 @@ export type Container = 'array' | 'jsonl' | 'objects' | 'empty' | 'invalid';
 export class RawSample {
   private utf8: string | undefined;
   private oneByte: string | undefined;
+  private view: Buffer | undefined;
   /** Position just after the last character (set by the splitter when asked for exact ends). */
   end: Position | undefined;
 
   constructor(
     /** 0-based index among the top-level values of the file. */
     readonly index: number,
-    readonly bytes: Buffer,
+    /** The buffer holding the sample, and where in it (no view is made unless asked for: samples are many). */
+    private readonly source: Buffer,
+    private readonly from: number,
+    private readonly to: number,
     /** Position of the first character (0-based line, UTF-16 character; a leading BOM is not counted, as in VS Code). */
     readonly start: Position,
     /** Byte offset of the first byte in the file. */
     readonly byteOffset: number,
   ) {}
 
+  /** Owns a copy of a sample's bytes (for samples kept after their read buffer is reused). */
+  static detached(raw: RawSample): RawSample {
+    const copy = new RawSample(raw.index, Buffer.from(raw.bytes), 0, raw.length, raw.start, raw.byteOffset);
+    copy.end = raw.end;
+    return copy;
+  }
+
+  get length(): number {
+    return this.to - this.from;
+  }
+
+  get bytes(): Buffer {
+    this.view ??= this.source.subarray(this.from, this.to);
+    return this.view;
+  }
+
   /** The sample's text, decoded as UTF-8 (what an editor shows; offsets are UTF-16 as in VS Code). */
   get text(): string {
-    this.utf8 ??= this.bytes.toString('utf8');
+    this.utf8 ??= this.source.toString('utf8', this.from, this.to);
     return this.utf8;
   }
 
@@ -32,7 +52,7 @@ export class RawSample {
    * Only ASCII markup may be read from values parsed from it; positions must come from {@link text}.
    */
   get latin1(): string {
-    this.oneByte ??= this.bytes.toString('latin1');
+    this.oneByte ??= this.source.toString('latin1', this.from, this.to);
     return this.oneByte;
   }
 
@@ -419,7 +439,7 @@ export class SampleSplitter {
       this.advancePositionOver(this.sampleStart, end);
       this.i = end;
     } else {
-      const sample = new RawSample(this.index, buf.subarray(this.sampleStart, textEnd), this.samplePos, this.bufAbs + this.sampleStart);
+      const sample = new RawSample(this.index, buf, this.sampleStart, textEnd, this.samplePos, this.bufAbs + this.sampleStart);
       out.push(sample);
       this.advancePositionOverSample(sample);
       this.col += end - textEnd; // trailing whitespace of a JSON Lines record (ASCII)

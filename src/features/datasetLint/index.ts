@@ -259,9 +259,12 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
     vscode.languages.registerHoverProvider(selector, new SampleHover()),
     vscode.workspace.onDidOpenTextDocument((document) => schedule(document, 0)),
     vscode.workspace.onDidChangeTextDocument((event) => {
-      if (event.contentChanges.length) schedule(event.document, debounceMs);
+      if (!event.contentChanges.length) return;
+      worker.documentChanged(event);
+      schedule(event.document, debounceMs);
     }),
     vscode.workspace.onDidCloseTextDocument((document) => {
+      worker.documentClosed(document);
       const key = document.uri.toString();
       clearTimeout(timers.get(key));
       timers.delete(key);

@@ -12,6 +12,9 @@ interface Pending {
 
 export class CancelledError extends Error {}
 
+/** The worker's copy of a document was not at the requested version. */
+class StaleMirrorError extends Error {}
+
 /** The dataset-lint worker thread (started on first use, restarted if it dies). */
 export class DatasetLintWorker implements vscode.Disposable {
   private worker: Worker | undefined;
@@ -29,30 +32,76 @@ export class DatasetLintWorker implements vscode.Disposable {
     return this.request((id) => ({ type: 'lintText', id, text, options }));
   }
 
+  /** Keys of the documents the worker mirrors (believed in step; the worker says when not). */
+  private readonly mirrored = new Set<string>();
+
   /**
-   * Lints an open document, sending its text in slices of lines with a yield between them, so the extension host
-   * thread is never blocked by one big copy. `stale()` is asked between slices: a newer edit cancels the request.
+   * Lints an open document through its mirror in the worker: the first time, the worker reads the saved file (or
+   * gets the text in slices of lines, with a yield between them); afterwards only change events cross over, so
+   * the extension host never copies the document. `stale()` is asked between slices.
    */
   async lintDocument(document: vscode.TextDocument, options: WorkerLintOptions, stale: () => boolean): Promise<DatasetLintResult | undefined> {
-    const id = this.nextId++;
+    const key = document.uri.toString();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!this.mirrored.has(key)) {
+        const loaded = await this.loadMirror(document, key, stale, attempt > 0);
+        if (!loaded) return undefined;
+      }
+      const id = this.nextId++;
+      const worker = this.ensure();
+      const result = new Promise<DatasetLintResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      worker.postMessage({ type: 'mirrorLint', id, key, version: document.version, options } satisfies DatasetWorkerRequest);
+      try {
+        return await result;
+      } catch (error) {
+        if (!(error instanceof StaleMirrorError)) throw error;
+        this.mirrored.delete(key); // reload, this time from the editor's text
+      }
+    }
+    return undefined;
+  }
+
+  /** Forwards an edit to the document's mirror (a few bytes per keystroke). */
+  documentChanged(event: vscode.TextDocumentChangeEvent): void {
+    const key = event.document.uri.toString();
+    if (!this.mirrored.has(key) || !this.worker) return;
+    const changes = event.contentChanges.map((c) => ({ offset: c.rangeOffset, length: c.rangeLength, text: c.text }));
+    this.worker.postMessage({ type: 'mirrorChange', key, version: event.document.version, changes } satisfies DatasetWorkerRequest);
+  }
+
+  documentClosed(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    if (this.mirrored.delete(key)) this.worker?.postMessage({ type: 'mirrorClose', key } satisfies DatasetWorkerRequest);
+  }
+
+  private async loadMirror(document: vscode.TextDocument, key: string, stale: () => boolean, fromEditor: boolean): Promise<boolean> {
     const worker = this.ensure();
-    const result = new Promise<DatasetLintResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    worker.postMessage({ type: 'textStart', id, options } satisfies DatasetWorkerRequest);
+    const version = document.version;
+    if (!fromEditor && !document.isDirty && document.uri.scheme === 'file') {
+      const last = document.lineAt(document.lineCount - 1).range.end;
+      worker.postMessage({ type: 'mirrorLoad', key, version, filePath: document.uri.fsPath, expectedLength: document.offsetAt(last) } satisfies DatasetWorkerRequest);
+      this.mirrored.add(key);
+      return true;
+    }
+    worker.postMessage({ type: 'mirrorStart', key, version } satisfies DatasetWorkerRequest);
     const linesPerSlice = 20_000;
     for (let line = 0; line < document.lineCount; line += linesPerSlice) {
-      if (stale()) {
-        worker.postMessage({ type: 'cancel', id } satisfies DatasetWorkerRequest);
-        this.pending.delete(id);
-        return undefined;
+      if (stale() || document.version !== version) {
+        worker.postMessage({ type: 'mirrorClose', key } satisfies DatasetWorkerRequest);
+        return false;
       }
       const sliceStarted = performance.now();
       const text = document.getText(new vscode.Range(line, 0, line + linesPerSlice, 0));
-      worker.postMessage({ type: 'textChunk', id, text } satisfies DatasetWorkerRequest);
+      worker.postMessage({ type: 'mirrorChunk', key, text } satisfies DatasetWorkerRequest);
       this.longestSliceMs = Math.max(this.longestSliceMs, performance.now() - sliceStarted);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    worker.postMessage({ type: 'textEnd', id } satisfies DatasetWorkerRequest);
-    return result;
+    if (document.version !== version) {
+      worker.postMessage({ type: 'mirrorClose', key } satisfies DatasetWorkerRequest);
+      return false;
+    }
+    this.mirrored.add(key);
+    return true;
   }
 
   lintFile(filePath: string, options: WorkerLintOptions, onProgress: (bytesRead: number, totalBytes: number) => void, token: vscode.CancellationToken): Promise<DatasetLintResult> {
@@ -81,11 +130,12 @@ export class DatasetLintWorker implements vscode.Disposable {
       }
       this.pending.delete(message.id);
       if (message.type === 'result') pending.resolve(message.result);
-      else pending.reject(message.cancelled ? new CancelledError(message.message) : new Error(message.message));
+      else pending.reject(message.cancelled ? new CancelledError(message.message) : message.stale ? new StaleMirrorError(message.message) : new Error(message.message));
     });
     worker.on('error', (error) => this.log.error(`dataset lint worker failed: ${error.message}`));
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
+      this.mirrored.clear();
       for (const [id, pending] of this.pending) {
         pending.reject(new Error(`dataset lint worker exited (${code})`));
         this.pending.delete(id);
