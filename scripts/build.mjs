@@ -30,6 +30,8 @@ const nodeCommon = {
   minify: production,
   logLevel: 'warning',
   absWorkingDir: root,
+  // jsonc-parser's UMD "main" requires its files dynamically, which esbuild cannot bundle; take its ESM build.
+  mainFields: ['module', 'main'],
 };
 
 /** Worker-thread and child-process entry points live in src/workers/<name>.ts and bundle to dist/workers/<name>.js. */
@@ -82,6 +84,7 @@ if (!production) {
   builds.push({
     bundle: true,
     packages: 'external',
+    mainFields: ['module', 'main'],
     external: ['vscode'],
     platform: 'node',
     format: 'cjs',

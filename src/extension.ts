@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { productName, productVersion } from './core/product';
 import type { Feature, FeatureContext } from './features/shared/context';
+import { registerDatasetLint } from './features/datasetLint';
 import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
@@ -9,7 +10,7 @@ import { registerPendingCommands } from './features/placeholders';
 import { registerEmptyViews } from './features/views';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands, registerCurves];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerCurves, registerPendingCommands];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

@@ -1,6 +1,7 @@
+import { fixCommand } from './fix';
 import { curvesCommand } from './curves';
 import { lintCommand } from './lint';
 import type { Subcommand } from './types';
 
 /** Every subcommand of `ftw`, in the order `ftw --help` lists them. Issues add theirs here. */
-export const subcommands: readonly Subcommand[] = [lintCommand, curvesCommand];
+export const subcommands: readonly Subcommand[] = [lintCommand, fixCommand, curvesCommand];

@@ -1,3 +1,4 @@
+import { datasetLinter } from '../dataset/linter';
 import type { Finding } from './findings';
 
 export interface LintOptions {
@@ -6,6 +7,10 @@ export interface LintOptions {
   /** Folder relative paths inside the file (images, configs) resolve against; undefined means the file's folder. */
   baseDir?: string;
   signal?: AbortSignal;
+  /** Datasets: warn about samples estimated longer than this many tokens (0 or undefined: off). */
+  modelMaxLength?: number;
+  /** Datasets: check that referenced images/videos exist and are images (default true). */
+  checkMediaFiles?: boolean;
 }
 
 /**
@@ -20,7 +25,7 @@ export interface FileLinter {
 }
 
 /** Every file linter, most specific first. Issues add theirs here. */
-export const fileLinters: FileLinter[] = [];
+export const fileLinters: FileLinter[] = [datasetLinter];
 
 export function linterFor(filePath: string, head: string): FileLinter | undefined {
   return fileLinters.find((linter) => linter.matches(filePath, head));
