@@ -115,6 +115,24 @@ describe('curves webview (headless Chromium, strict CSP)', () => {
     assert.deepEqual(view.errors, []);
   });
 
+  it('zooms the x axis by dragging, re-downsamples the range, and resets', async () => {
+    const canvas = view.page.locator('.chart-card[data-group="loss"] canvas');
+    const box = (await canvas.boundingBox())!;
+    await view.page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);
+    await view.page.mouse.down();
+    await view.page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 5 });
+    await view.page.mouse.up();
+    await view.page.waitForFunction(() => {
+      const card = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } } }).document.querySelector('.chart-card[data-group="loss"]');
+      return Number(card.getAttribute('data-x-max')) < 1000;
+    });
+    const zoomedMin = Number(await view.page.getAttribute('.chart-card[data-group="loss"]', 'data-x-min'));
+    assert.ok(zoomedMin > 100, `zoomed from ${zoomedMin}`);
+    assert.ok((await drawnFraction(view, 'loss')) > 0.01);
+    await view.page.click('#reset-zoom');
+    assert.equal(await view.page.getAttribute('.chart-card[data-group="loss"]', 'data-x-max'), '1200');
+  });
+
   it('exports all charts as one PNG', async () => {
     await view.page.click('#export-png');
     const message = await view.page.evaluate(() => (globalThis as unknown as PageGlobals).__posted.find((m) => m.type === 'exportPng'));
