@@ -87,6 +87,52 @@ describe('curves webview (headless Chromium, strict CSP)', () => {
     assert.deepEqual(view.errors, []);
   });
 
+  it('compares runs with stable colours and shows the resume of a resumed run', async () => {
+    const [resumed] = await readRuns(['/work/shared/fixtures/real/hf-trainer-5.17-resumed']);
+    const post = (id: string, name: string, resumes: number[]) =>
+      view.page.evaluate(
+        ({ id, name, resumes, series }) =>
+          (globalThis as unknown as PageGlobals).postMessage({ type: 'runData', run: { id, name, description: '', resumes, summary: {}, warnings: [], live: false }, series }, '*'),
+        { id, name, resumes, series: resumed.series.map((s) => ({ tag: s.tag, start: 0, steps: Array.from(s.steps), values: Array.from(s.values), wallTimes: Array.from(s.wallTimes) })) },
+      );
+    await post('/runs/resumed', 'resumed', resumed.resumes.map((r) => r.step));
+    await view.page.waitForFunction(() => (globalThis as unknown as PageGlobals).__state.runs.length === 2);
+    await view.page.getByText('resumed from a checkpoint at step 485').waitFor();
+    const colors = await view.page.evaluate(() => (globalThis as unknown as { __state: { colors: Record<string, number> } }).__state.colors);
+    assert.equal(new Set(Object.values(colors)).size, 2);
+    // Removing the first run (the host answers runRemoved) leaves the second run its colour.
+    const first = Object.keys(colors).find((id) => id !== '/runs/resumed')!;
+    await view.page.evaluate((id) => (globalThis as unknown as PageGlobals).postMessage({ type: 'runRemoved', id }, '*'), first);
+    await post('/runs/third', 'third', []);
+    await view.page.waitForFunction(() => (globalThis as unknown as PageGlobals).__state.runs.length === 2);
+    const after = await view.page.evaluate(() => (globalThis as unknown as { __state: { colors: Record<string, number> } }).__state.colors);
+    assert.equal(after['/runs/resumed'], colors['/runs/resumed']);
+    assert.notEqual(after['/runs/third'], after['/runs/resumed']);
+    assert.ok((await drawnFraction(view, 'loss')) > 0.01);
+    // After the axis switches above, the chart still spans the new runs' steps (a reset is not a zoom).
+    assert.equal(await view.page.getAttribute('.chart-card[data-group="loss"]', 'data-x-max'), '1200');
+    await view.page.screenshot({ path: path.join(projectRoot, 'test-results', 'curves-webview-compare.png') });
+    assert.deepEqual(view.errors, []);
+  });
+
+  it('zooms the x axis by dragging, re-downsamples the range, and resets', async () => {
+    const canvas = view.page.locator('.chart-card[data-group="loss"] canvas');
+    const box = (await canvas.boundingBox())!;
+    await view.page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);
+    await view.page.mouse.down();
+    await view.page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 5 });
+    await view.page.mouse.up();
+    await view.page.waitForFunction(() => {
+      const card = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } } }).document.querySelector('.chart-card[data-group="loss"]');
+      return Number(card.getAttribute('data-x-max')) < 1000;
+    });
+    const zoomedMin = Number(await view.page.getAttribute('.chart-card[data-group="loss"]', 'data-x-min'));
+    assert.ok(zoomedMin > 100, `zoomed from ${zoomedMin}`);
+    assert.ok((await drawnFraction(view, 'loss')) > 0.01);
+    await view.page.click('#reset-zoom');
+    assert.equal(await view.page.getAttribute('.chart-card[data-group="loss"]', 'data-x-max'), '1200');
+  });
+
   it('exports all charts as one PNG', async () => {
     await view.page.click('#export-png');
     const message = await view.page.evaluate(() => (globalThis as unknown as PageGlobals).__posted.find((m) => m.type === 'exportPng'));

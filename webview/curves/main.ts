@@ -386,7 +386,11 @@ function createChart(group: string): GroupChart {
       elements: { point: { radius: 0, hitRadius: 4 }, line: { borderWidth: 1.5 } },
       scales: {
         x: { type: 'linear', ticks: { callback: (v) => formatX(Number(v)), maxRotation: 0 } },
-        y: { type: state.logScale ? 'logarithmic' : 'linear', ticks: { callback: (v) => formatY(Number(v)) } },
+        y: {
+          type: state.logScale ? 'logarithmic' : 'linear',
+          // A log axis labels its exact bounds too (5.2942 next to 5.3): keep those labels off when others exist.
+          ticks: { callback: (v, index, ticks) => (state.logScale && ticks.length > 2 && (index === 0 || index === ticks.length - 1) ? '' : formatY(Number(v))) },
+        },
       },
       plugins: {
         legend: {
@@ -429,13 +433,21 @@ function createChart(group: string): GroupChart {
 }
 
 function afterZoom(entry: GroupChart): void {
+  // resetZoom() reports completion too: that is not a zoom by the user.
+  if (resetting) return;
   entry.zoomed = true;
   renderChart(entry);
 }
 
+let resetting = false;
 function resetChartZoom(entry: GroupChart): void {
   entry.zoomed = false;
-  entry.chart.resetZoom('none');
+  resetting = true;
+  try {
+    entry.chart.resetZoom('none');
+  } finally {
+    resetting = false;
+  }
   const x = entry.chart.options.scales!.x!;
   x.min = undefined;
   x.max = undefined;
@@ -515,6 +527,9 @@ function renderChart(entry: GroupChart): void {
   y.min = lo;
   y.max = hi;
   chart.update('none');
+  // The drawn x range, for tests and for people inspecting the page.
+  entry.card.dataset.xMin = String(chart.scales.x.min);
+  entry.card.dataset.xMax = String(chart.scales.x.max);
 }
 
 let renderQueued = false;

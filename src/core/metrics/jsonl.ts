@@ -5,7 +5,6 @@ import type { ParseOutput, ScalarSink, StreamParser } from './types';
 const aliases: Record<string, string> = { lr: 'learning_rate' };
 const stepKeys = ['step', 'global_step', 'current_steps', '_step', 'iteration', 'iter'];
 const timeKeys = ['_timestamp', 'timestamp', 'wall_time', 'walltime', 'time'];
-const skippedKeys = new Set([...nonMetricKeys, ...stepKeys, ...timeKeys]);
 
 /**
  * JSONL metrics, one object per line: LLaMA-Factory's `trainer_log.jsonl` (`current_steps`, `loss`, `lr`,
@@ -16,8 +15,10 @@ export class JsonlMetricsParser implements StreamParser {
   private tail = '';
   private line = 0;
   private order = 0;
-  /** Key → tag, computed once per key (a million lines repeat the same few keys). */
-  private readonly tags = new Map<string, string>();
+  /** What each key is (step, time, metric with its tag), decided once per key. */
+  private readonly kinds = new Map<string, KeyKind>();
+  private readonly lineTags: string[] = [];
+  private readonly lineValues: number[] = [];
 
   constructor(private readonly file: string) {}
 
@@ -47,7 +48,7 @@ export class JsonlMetricsParser implements StreamParser {
   }
 
   private parseLine(line: string, sink: ScalarSink, out: ParseOutput): void {
-    const text = line.trim();
+    const text = line.charCodeAt(0) === 123 /* { */ ? line : line.trim();
     if (!text) return;
     let object: unknown;
     try {
@@ -60,33 +61,47 @@ export class JsonlMetricsParser implements StreamParser {
     if (!object || typeof object !== 'object' || Array.isArray(object)) return;
     const record = object as Record<string, unknown>;
     this.order++;
+    // One pass over the keys, each classified once per file (this loop runs a million times on big logs).
     let step = this.order;
-    for (const key of stepKeys) {
-      const value = parseNumber(record[key]);
-      if (value !== undefined && Number.isFinite(value)) {
-        step = value;
-        break;
-      }
-    }
+    let stepRank = Infinity;
     let wallTime = NaN;
-    for (const key of timeKeys) {
-      const value = record[key];
-      if (typeof value === 'number' && Number.isFinite(value)) {
-        wallTime = value > 1e11 ? value / 1000 : value;
-        break;
-      }
-    }
+    let timeRank = Infinity;
+    let count = 0;
     for (const key in record) {
-      if (skippedKeys.has(key)) continue;
+      let kind = this.kinds.get(key);
+      if (kind === undefined) {
+        kind = classifyKey(key);
+        this.kinds.set(key, kind);
+      }
       const raw = record[key];
+      if (kind.role === 'skip') continue;
       const value = typeof raw === 'number' ? raw : raw === null || typeof raw === 'object' || typeof raw === 'boolean' ? undefined : parseNumber(raw);
       if (value === undefined) continue;
-      let tag = this.tags.get(key);
-      if (tag === undefined) {
-        tag = hfTag(aliases[key] ?? key);
-        this.tags.set(key, tag);
+      if (kind.role === 'step') {
+        if (kind.rank < stepRank && Number.isFinite(value)) {
+          step = value;
+          stepRank = kind.rank;
+        }
+      } else if (kind.role === 'time') {
+        if (kind.rank < timeRank && typeof raw === 'number' && Number.isFinite(value)) {
+          wallTime = value > 1e11 ? value / 1000 : value;
+          timeRank = kind.rank;
+        }
+      } else {
+        this.lineTags[count] = kind.tag;
+        this.lineValues[count] = value;
+        count++;
       }
-      sink.add(tag, step, value, wallTime);
     }
+    for (let i = 0; i < count; i++) sink.add(this.lineTags[i], step, this.lineValues[i], wallTime);
   }
+}
+
+type KeyKind = { role: 'step'; rank: number } | { role: 'time'; rank: number } | { role: 'skip' } | { role: 'metric'; tag: string };
+
+function classifyKey(key: string): KeyKind {
+  if (stepKeys.includes(key)) return { role: 'step', rank: stepKeys.indexOf(key) };
+  if (timeKeys.includes(key)) return { role: 'time', rank: timeKeys.indexOf(key) };
+  if (nonMetricKeys.has(key)) return { role: 'skip' };
+  return { role: 'metric', tag: hfTag(aliases[key] ?? key) };
 }

@@ -1,7 +1,7 @@
 import { PbfReader } from 'pbf';
 import { maskedCrc32c } from './crc32c';
 import { summaryKey } from './tags';
-import type { ParseOutput, ReaderWarning, ScalarSink, StreamParser } from './types';
+import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
 /*
  * TensorBoard event files: a TFRecord stream of `Event` protos.
@@ -191,15 +191,41 @@ export class TfEventsParser implements StreamParser {
   }
 
   push(chunk: Uint8Array, sink: ScalarSink): ParseOutput {
-    let data: Uint8Array;
-    if (this.pending.length === 0) data = chunk;
-    else {
-      data = new Uint8Array(this.pending.length + chunk.length);
-      data.set(this.pending, 0);
-      data.set(chunk, this.pending.length);
+    const out: ParseOutput = { warnings: [] };
+    const pending = this.pending;
+    if (pending.length === 0) {
+      this.scan(chunk, sink, out);
+      return out;
     }
-    const warnings: ReaderWarning[] = [];
-    const out: ParseOutput = { warnings };
+    if (pending.length >= headerBytes) {
+      // Complete the record cut at the end of the previous chunk with the first bytes of this one, so the rest of
+      // the chunk (megabytes) is read in place instead of being copied behind the pending bytes.
+      const view = new DataView(pending.buffer, pending.byteOffset, pending.byteLength);
+      const needed = headerBytes + view.getUint32(0, true) + footerBytes - pending.length;
+      if (view.getUint32(4, true) === 0 && needed > 0 && needed <= chunk.length && view.getUint32(8, true) === maskedCrc32c(pending, 0, 8)) {
+        const head = new Uint8Array(pending.length + needed);
+        head.set(pending, 0);
+        head.set(chunk.subarray(0, needed), pending.length);
+        this.pending = new Uint8Array(0);
+        this.scan(head, sink, out);
+        if (this.pending.length === 0) {
+          this.scan(chunk.subarray(needed), sink, out);
+          return out;
+        }
+        // Not consumed (cannot happen for a checked header); fall back to joining everything.
+        chunk = chunk.subarray(needed);
+      }
+    }
+    const data = new Uint8Array(this.pending.length + chunk.length);
+    data.set(this.pending, 0);
+    data.set(chunk, this.pending.length);
+    this.scan(data, sink, out);
+    return out;
+  }
+
+  /** Reads the complete records of `data` (which starts at file offset pendingOffset) and keeps the rest pending. */
+  private scan(data: Uint8Array, sink: ScalarSink, out: ParseOutput): void {
+    const warnings = out.warnings;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const pbf = new PbfReader(data);
     let pos = 0;
@@ -256,7 +282,6 @@ export class TfEventsParser implements StreamParser {
     this.pending = new Uint8Array(data.length - pos);
     this.pending.set(data.subarray(pos));
     this.pendingOffset += pos;
-    return out;
   }
 
   /** Tags seen so far as bytes, so the common case compares a few bytes instead of decoding UTF-8 per value. */

@@ -1,14 +1,3 @@
-/** One scalar observation read from a training artefact. */
-export interface ScalarRecord {
-  /** Normalised tag, as HF's TensorBoard callback writes it: `train/loss`, `eval/loss`, `train/learning_rate`. */
-  readonly tag: string;
-  readonly step: number;
-  /** NaN and ±Infinity are kept: the chart shows them as gaps with a marker. */
-  readonly value: number;
-  /** Seconds since the epoch, when the source records it (TensorBoard, some JSONL); otherwise NaN. */
-  readonly wallTime: number;
-}
-
 /** Something worth telling the user about a file that was still read as far as possible. */
 export interface ReaderWarning {
   readonly file: string;
@@ -49,19 +38,7 @@ export interface StreamParser {
   end(sink: ScalarSink): ParseOutput;
 }
 
-export function emptyOutput(): ParseOutput {
-  return { warnings: [] };
-}
-
 export function emptyMetadata(): RunMetadata {
   return { text: {}, hparams: {}, summary: {} };
 }
 
-/** Merges what a later parse produced into an earlier output. */
-export function mergeOutput(into: ParseOutput, from: ParseOutput): ParseOutput {
-  into.warnings.push(...from.warnings);
-  if (from.text) into.text = { ...into.text, ...from.text };
-  if (from.hparams) into.hparams = { ...into.hparams, ...from.hparams };
-  if (from.summary) into.summary = { ...into.summary, ...from.summary };
-  return into;
-}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -237,6 +237,17 @@ describe('HF Trainer log lines', () => {
     const loss = points(store, 'train/loss');
     assert.deepEqual(loss, [[10, 1.0778], [20, 0.9]]);
     assert.ok(Number.isNaN(points(store, 'train/grad_norm')[0][1]));
+  });
+
+  it('reads every real stdout/stderr fixture: dicts only from stdout, tracebacks and tqdm bars give no series', () => {
+    const files = [single, resumed].flatMap((dir) => readdirSync(dir).filter((n) => n.endsWith('.txt')).map((n) => path.join(dir, n)));
+    assert.equal(files.length, 10);
+    for (const file of files) {
+      const { store, warnings } = parseAll(new HfLogParser(file, { loggingSteps: 5, stepsPerEpoch: 250 }), readFileSync(file), 1000);
+      assert.deepEqual(warnings, []);
+      const expected = /stdout/.test(file) ? ['eval/loss', 'eval/runtime', 'eval/samples_per_second', 'eval/steps_per_second', 'train/epoch', 'train/grad_norm', 'train/learning_rate', 'train/loss'] : [];
+      assert.deepEqual([...store.series.keys()].sort(), expected, path.basename(file));
+    }
   });
 
   it('marks the resume of the real resumed run and keeps the newest points per step', async () => {
