@@ -141,8 +141,9 @@ class Monitor {
         failures++;
         this.runner.log.warn(`job ${this.job.id}: cannot reach ${this.transport.label} (${(error as Error).message}); retrying`);
         await sleep(Math.min(500 * 2 ** failures, 10_000));
-        continue;
+        continue; // the while condition ends the loop if stop() was called meanwhile
       }
+      if (this.stopped) break;
       if (first) {
         // Re-attached to a job with a long log: progress only needs the recent part.
         this.offset = Math.max(0, status.size - 1024 * 1024);
@@ -449,6 +450,23 @@ export class JobRunner {
     this.changed(job);
     this.log.info(`job ${job.id} ${job.state}${job.exitCode !== undefined ? ` (exit ${job.exitCode})` : ''}${job.cause ? `: ${job.cause.summary}` : ''}`);
     this.pump();
+  }
+
+  /** Reads the job's state once: settles it if it ended, otherwise updates its progress from the log tail. */
+  async refresh(id: string): Promise<JobRecord> {
+    const job = this.registry.get(id);
+    if (!job || isFinal(job.state) || !job.jobDir || this.monitors.has(job.id)) return job as JobRecord;
+    const status = await this.status(job);
+    if (status.final) {
+      this.settle(job, status);
+    } else {
+      const tracker = new ProgressTracker();
+      tracker.push(status.tail);
+      if (tracker.progress.step !== undefined || tracker.progress.lastMetrics) job.progress = { ...job.progress, ...tracker.progress };
+      job.message = status.slurmState ? `Slurm state ${status.slurmState}` : job.message;
+      this.changed(job);
+    }
+    return job;
   }
 
   /**
