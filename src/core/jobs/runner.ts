@@ -5,14 +5,13 @@ import { silentLogger } from '../logger';
 import { detectFailureCause } from './failureCause';
 import { gpuProbeScript, parseGpuProbe, type GpuProbe } from './gpuProbe';
 import { isFinal, newJobId, type JobRecord, type JobState, type LaunchRequest } from './job';
-import { listeningPorts, pickFreePort } from './ports';
+import { pickFreePort } from './ports';
 import type { JobRegistry } from './registry';
 import {
   cancelScript,
   followScript,
   homeScript,
   launchScript,
-  listeningPortsScript,
   readLogScript,
   slurmCancelScript,
   slurmFollowScript,
@@ -85,6 +84,8 @@ class Monitor {
     private readonly job: JobRecord,
     private readonly transport: Transport,
     readonly masker: SecretMasker,
+    /** The stream that launched the job and already follows its log from byte 0 (saves a round trip). */
+    private initial?: { handle: StreamHandle; received: Buffer[] },
   ) {
     this.done = this.run().catch((error) => this.runner.log.error(`monitor of job ${job.id}: ${(error as Error).message}`));
   }
@@ -99,7 +100,7 @@ class Monitor {
     this.handle?.stop();
   }
 
-  private onBytes(chunk: Buffer): void {
+  onBytes(chunk: Buffer): void {
     this.offset += chunk.length;
     const data = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     const complete = completeUtf8Length(data);
@@ -133,6 +134,15 @@ class Monitor {
   private async run(): Promise<void> {
     let failures = 0;
     let first = true;
+    if (this.initial) {
+      first = false;
+      this.handle = this.initial.handle;
+      for (const chunk of this.initial.received) this.onBytes(chunk);
+      this.initial.received.length = 0;
+      this.initial = undefined;
+      await this.handle.done.catch(() => 255);
+      this.handle = undefined;
+    }
     while (!this.stopped) {
       let status: Status | undefined;
       try {
@@ -346,20 +356,20 @@ export class JobRunner {
       }
       const env: Record<string, string> = { ...(request.env ?? {}) };
       if (request.gpus) env.CUDA_VISIBLE_DEVICES = request.gpus.join(',');
-      if (env.MASTER_PORT === undefined) {
-        const ports = await transport.exec(listeningPortsScript);
-        const busy = listeningPorts(ports.stdout.toString('utf8'));
-        for (const other of this.registry.all()) if (other.request.target === request.target && !isFinal(other.state) && other.masterPort) busy.add(other.masterPort);
-        env.MASTER_PORT = String(pickFreePort(busy));
-      }
+      // Ports given to this client's other live jobs on the target; the target's listening ports are checked there.
+      const taken = new Set<number>();
+      for (const other of this.registry.all()) if (other.id !== job.id && other.request.target === request.target && !isFinal(other.state) && other.masterPort) taken.add(other.masterPort);
       const secrets = await this.secretsFor(job);
-      const envFile = envFileText({ ...env, ...secrets });
       const command = shellCommand(request.argv);
       job.jobDir = jobDir;
       job.remoteCwd = cwd;
       job.command = command;
-      job.masterPort = Number(env.MASTER_PORT);
+      if (env.MASTER_PORT !== undefined) job.masterPort = Number(env.MASTER_PORT);
       if (spec.kind === 'slurm') {
+        // The job runs on a compute node this client cannot inspect; any port no other job of ours uses.
+        if (env.MASTER_PORT === undefined) env.MASTER_PORT = String(pickFreePort(taken));
+        job.masterPort = Number(env.MASTER_PORT);
+        const envFile = envFileText({ ...env, ...secrets });
         const s = request.slurm ?? {};
         const args = [`--job-name=ftw-${job.id}`, `--output=${jobDir}/log`, `--chdir=${cwd}`];
         if (s.nodes) args.push(`--nodes=${s.nodes}`);
@@ -374,10 +384,17 @@ export class JobRunner {
         job.slurmJobId = id;
       } else {
         const wrapper = wrapperScript({ jobDir, cwd, command });
-        const result = await transport.exec(launchScript({ jobDir, wrapper }), { stdin: envFile, timeoutMs: 60_000 });
-        const pid = Number(result.stdout.toString('utf8').trim().split('\n').pop());
-        if (result.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new Error(`Launch failed on ${request.target}: ${result.stderr.trim() || 'no pid printed'}`);
-        job.pid = pid;
+        const envFile = envFileText({ ...env, ...secrets });
+        const launched = await this.launchAndFollow(transport, job, launchScript({ jobDir, wrapper, pickPort: env.MASTER_PORT === undefined, takenPorts: [...taken] }), envFile);
+        job.pid = launched.pid;
+        if (launched.port !== undefined) job.masterPort = launched.port;
+        job.state = 'running';
+        job.startedAt = Date.now();
+        this.changed(job);
+        this.log.info(`job ${job.id} started on ${request.target} (pid ${job.pid}, MASTER_PORT ${job.masterPort}): ${command}`);
+        this.ensureMonitor(job, launched);
+        if (job.cancelRequested) void this.cancel(job.id);
+        return;
       }
       job.state = 'running';
       job.startedAt = Date.now();
@@ -394,10 +411,62 @@ export class JobRunner {
     }
   }
 
-  private ensureMonitor(job: JobRecord): Monitor {
+  /**
+   * Runs the launch script as a stream: its header says the MASTER_PORT and pid, then it turns into the log
+   * follower, so launch and the first log line cost one round trip.
+   */
+  private launchAndFollow(transport: Transport, job: JobRecord, script: string, envFile: string): Promise<{ pid: number; port?: number; handle: StreamHandle; received: Buffer[]; setForward: (fn: (chunk: Buffer) => void) => void }> {
+    return new Promise((resolve, reject) => {
+      let header = Buffer.alloc(0);
+      let started = false;
+      const received: Buffer[] = [];
+      let port: number | undefined;
+      let forward: ((chunk: Buffer) => void) | undefined;
+      const handle = transport.stream(
+        script,
+        (chunk) => {
+          if (started) {
+            if (forward) forward(chunk);
+            else received.push(chunk);
+            return;
+          }
+          header = Buffer.concat([header, chunk]);
+          for (;;) {
+            const nl = header.indexOf(10);
+            if (nl < 0) return;
+            const line = header.subarray(0, nl).toString('utf8');
+            header = header.subarray(nl + 1);
+            const portMatch = /^ftw-port (\d+)$/.exec(line);
+            if (portMatch) port = Number(portMatch[1]);
+            const pidMatch = /^ftw-pid (\d+)$/.exec(line);
+            if (pidMatch) {
+              started = true;
+              if (header.length) received.push(Buffer.from(header));
+              resolve({ pid: Number(pidMatch[1]), port, handle, received, setForward: (fn) => (forward = fn) });
+              return;
+            }
+          }
+        },
+        { stdin: envFile },
+      );
+      void handle.done.then(
+        (code) => {
+          if (!started) reject(new Error(`Launch failed on ${job.request.target} (exit ${code}): ${handle.stderr().trim() || 'no pid printed'}`));
+        },
+        (error: Error) => reject(error),
+      );
+    });
+  }
+
+  private ensureMonitor(job: JobRecord, initial?: { handle: StreamHandle; received: Buffer[]; setForward: (fn: (chunk: Buffer) => void) => void }): Monitor {
     let monitor = this.monitors.get(job.id);
     if (!monitor) {
-      monitor = new Monitor(this, job, this.transport(job.request.target), this.maskerFor(job));
+      monitor = new Monitor(this, job, this.transport(job.request.target), this.maskerFor(job), initial);
+      if (initial) {
+        // From now on the launch stream's chunks go straight to the monitor.
+        const m = monitor;
+        initial.setForward((chunk) => m.onBytes(chunk));
+      }
       this.monitors.set(job.id, monitor);
       const m = monitor;
       void monitor.done.finally(() => {

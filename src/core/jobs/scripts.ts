@@ -41,21 +41,40 @@ export function wrapperScript(o: { jobDir: string; cwd: string; command: string;
   ].join('\n');
 }
 
-/** Creates the job folder, stores the env file from stdin (mode 600) and the wrapper, starts it detached; prints its pid. */
-export function launchScript(o: { jobDir: string; wrapper: string }): string {
+/**
+ * Creates the job folder, stores the env file from stdin (mode 600) and the wrapper, picks a free MASTER_PORT
+ * on the target if asked, starts the wrapper detached, prints `ftw-port N` and `ftw-pid N`, then follows the
+ * log from byte 0 until the job ends: launch and the first log line cost one round trip.
+ */
+export function launchScript(o: { jobDir: string; wrapper: string; pickPort?: boolean; takenPorts?: readonly number[] }): string {
   const d = (name: string) => q(`${o.jobDir}/${name}`);
+  const taken = (o.takenPorts ?? []).filter((p) => Number.isInteger(p)).join(' ');
   return [
     'set -e',
     'umask 077',
     `mkdir -p ${q(o.jobDir)}`,
     `cat > ${d('env')}`,
+    ...(o.pickPort
+      ? [
+          // Ports in LISTEN state (st 0A) on the target, and ports this client gave its other live jobs.
+          `busy=" ${taken} $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | while read -r _ local _ st _; do [ "$st" = 0A ] && printf '%d ' "$((16#\${local##*:}))"; done; true) "`,
+          'port=""',
+          'for _ in $(seq 500); do p=$((29500 + RANDOM % 10000)); case "$busy" in *" $p "*) continue ;; esac; port=$p; break; done',
+          '[ -n "$port" ] || { echo "no free MASTER_PORT found" >&2; exit 1; }',
+          `printf 'export MASTER_PORT=%s\\n' "$port" >> ${d('env')}`,
+          'echo "ftw-port $port"',
+        ]
+      : []),
     `printf '%s' ${q(o.wrapper)} > ${d('run.sh')}`,
     // setsid -f: a forked child in its own session and process group (pgid = pid), so cancel can signal the
     // whole tree and a dropped connection does not reach it; nohup for good measure. Not started with `&`:
     // a background command of a non-interactive shell ignores SIGINT, and so would the trainer.
     `setsid -f nohup bash ${d('run.sh')} > ${d('log')} 2>&1 < /dev/null`,
-    `for i in $(seq 250); do [ -s ${d('pid')} ] && break; sleep 0.02; done`,
-    `cat ${d('pid')}`,
+    `for _ in $(seq 500); do [ -s ${d('pid')} ] && break; sleep 0.01; done`,
+    `pid=$(cat ${d('pid')})`,
+    'echo "ftw-pid $pid"',
+    'set +e',
+    `exec tail -c +1 -s 0.2 --pid="$pid" -F ${d('log')} 2>/dev/null`,
   ].join('\n');
 }
 

@@ -50,6 +50,12 @@ export interface StreamHandle {
   /** Resolves with the exit code of the stream command (255 for a dropped ssh connection). */
   readonly done: Promise<number>;
   stop(): void;
+  /** The last few KB the command wrote to stderr. */
+  stderr(): string;
+}
+
+export interface StreamOptions {
+  readonly stdin?: string | Buffer;
 }
 
 /**
@@ -59,7 +65,7 @@ export interface StreamHandle {
 export interface Transport {
   readonly label: string;
   exec(script: string, options?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
-  stream(script: string, onData: (chunk: Buffer) => void): StreamHandle;
+  stream(script: string, onData: (chunk: Buffer) => void, options?: StreamOptions): StreamHandle;
   /** For rsync: the remote shell command (`-e`) and the `host:` prefix, or undefined for a local target. */
   readonly rsync?: { readonly shell: string; readonly host: string };
   dispose(): Promise<void>;
@@ -116,15 +122,17 @@ function collect(child: ChildProcess, stdin: string | Buffer | undefined, timeou
   });
 }
 
-function streamChild(child: ChildProcess, onData: (chunk: Buffer) => void): StreamHandle {
+function streamChild(child: ChildProcess, onData: (chunk: Buffer) => void, options: StreamOptions = {}): StreamHandle {
+  let stderr = '';
   child.stdout?.on('data', onData);
-  child.stderr?.resume();
-  child.stdin?.end();
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(options.stdin ?? '');
   const done = new Promise<number>((resolve) => {
     child.on('error', () => resolve(255));
     child.on('close', (code) => resolve(code ?? 255));
   });
-  return { done, stop: () => child.kill('SIGTERM') };
+  return { done, stop: () => child.kill('SIGTERM'), stderr: () => stderr };
 }
 
 export class LocalTransport implements Transport {
@@ -135,8 +143,8 @@ export class LocalTransport implements Transport {
     return collect(spawn('bash', ['-c', script], { env: this.env, stdio: 'pipe' }), options.stdin, options.timeoutMs);
   }
 
-  stream(script: string, onData: (chunk: Buffer) => void): StreamHandle {
-    return streamChild(spawn('bash', ['-c', script], { env: this.env, stdio: 'pipe' }), onData);
+  stream(script: string, onData: (chunk: Buffer) => void, options?: StreamOptions): StreamHandle {
+    return streamChild(spawn('bash', ['-c', script], { env: this.env, stdio: 'pipe' }), onData, options);
   }
 
   async dispose(): Promise<void> {}
@@ -211,16 +219,14 @@ export class SshTransport implements Transport {
     return result;
   }
 
-  stream(script: string, onData: (chunk: Buffer) => void): StreamHandle {
-    const child = spawn('ssh', this.sshArgs(script), { stdio: 'pipe' });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const handle = streamChild(child, onData);
+  stream(script: string, onData: (chunk: Buffer) => void, options?: StreamOptions): StreamHandle {
+    const handle = streamChild(spawn('ssh', this.sshArgs(script), { stdio: 'pipe' }), onData, options);
     return {
       stop: handle.stop,
+      stderr: handle.stderr,
       done: handle.done.then((code) => {
-        if (code === 255 && /Host key verification failed|HOST IDENTIFICATION HAS CHANGED|host key .*not known/i.test(stderr)) {
-          this.throwIfConnectionFailed(stderr);
+        if (code === 255 && /Host key verification failed|HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i.test(handle.stderr())) {
+          this.throwIfConnectionFailed(handle.stderr());
         }
         return code;
       }),
