@@ -6,9 +6,10 @@ import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
 import { registerPendingCommands } from './features/placeholders';
 import { registerEmptyViews } from './features/views';
+import { registerJobs } from './features/jobs';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands, registerJobs];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isFinal, type JobRecord, type LaunchRequest } from '../../core/jobs/job';
+import { isFinal, scriptArgv, type JobRecord, type LaunchRequest } from '../../core/jobs/job';
 import { formatDuration, formatProgress } from '../../core/jobs/progress';
 import { JobRegistry } from '../../core/jobs/registry';
 import { JobRunner } from '../../core/jobs/runner';
@@ -57,13 +57,6 @@ export function describeJob(job: JobRecord, now = Date.now()): string {
   const progress = job.progress ? formatProgress(job.progress) : '';
   const cause = job.cause?.summary ?? (job.state === 'failed' || job.state === 'lost' ? job.message ?? '' : '');
   return [job.id, job.state.padEnd(9), job.request.target, elapsed, progress, exit, cause].filter(Boolean).join('  ');
-}
-
-/** The argument vector for a script: .sh with bash, .py with python3, anything else as an executable. */
-export function scriptArgv(relativeScript: string, rest: string[]): string[] {
-  if (relativeScript.endsWith('.sh')) return ['bash', relativeScript, ...rest];
-  if (relativeScript.endsWith('.py')) return ['python3', relativeScript, ...rest];
-  return [relativeScript.includes('/') ? relativeScript : `./${relativeScript}`, ...rest];
 }
 
 async function followToEnd(runner: JobRunner, job: JobRecord, io: CliIo): Promise<JobRecord | undefined> {

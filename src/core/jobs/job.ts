@@ -66,3 +66,10 @@ export function newJobId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/** The argument vector for a script: .sh with bash, .py with python3, anything else as an executable. */
+export function scriptArgv(relativeScript: string, rest: readonly string[] = []): string[] {
+  if (relativeScript.endsWith('.sh')) return ['bash', relativeScript, ...rest];
+  if (relativeScript.endsWith('.py')) return ['python3', relativeScript, ...rest];
+  return [relativeScript.includes('/') ? relativeScript : `./${relativeScript}`, ...rest];
+}

@@ -29,13 +29,14 @@ import { parseTarget, sshHostOf, transportFor, type SshOptions, type StreamHandl
 export interface RunnerOptions {
   readonly registry: JobRegistry;
   /** Folder on every target for job folders and synced workspaces; `~/` is the remote home. */
-  readonly remoteRoot?: string;
+  readonly remoteRoot?: string | (() => string);
   readonly ssh?: SshOptions;
   readonly logger?: Logger;
   readonly maxConcurrentPerTarget?: number | ((target: string) => number);
   /** Wait between SIGINT, SIGTERM and SIGKILL when cancelling. */
   readonly cancelGraceMs?: number;
-  readonly syncExclude?: readonly string[];
+  /** rsync exclude patterns (besides .gitignore), fixed or per workspace folder. */
+  readonly syncExclude?: readonly string[] | ((localDir: string) => readonly string[]);
   /** Environment of local commands (tests point SLURM_CONF at their cluster). */
   readonly localEnv?: NodeJS.ProcessEnv;
   /** Looks up a secret by name when its value is not in memory (after a reload: the extension's SecretStorage). */
@@ -308,7 +309,8 @@ export class JobRunner {
 
   /** The absolute remote root on a target (`~` expanded there). */
   async remoteRoot(target: string): Promise<string> {
-    const root = this.options.remoteRoot ?? '~/.finetune-workbench';
+    const option = this.options.remoteRoot;
+    const root = (typeof option === 'function' ? option() : option) || '~/.finetune-workbench';
     if (!root.startsWith('~')) return root.replace(/\/+$/, '');
     let home = this.homes.get(target);
     if (home === undefined) {
@@ -348,7 +350,7 @@ export class JobRunner {
         const base = path.basename(request.localDir).replace(/[^A-Za-z0-9_.-]/g, '_') || 'workspace';
         const workspace = `${root}/workspaces/${base}-${createHash('sha256').update(request.localDir).digest('hex').slice(0, 8)}`;
         if (request.sync !== false) {
-          await rsyncToTarget({ localDir: request.localDir, remoteDir: workspace, sshShell: transport.rsync.shell, host: transport.rsync.host, exclude: this.options.syncExclude ?? [] });
+          await rsyncToTarget({ localDir: request.localDir, remoteDir: workspace, sshShell: transport.rsync.shell, host: transport.rsync.host, exclude: typeof this.options.syncExclude === 'function' ? this.options.syncExclude(request.localDir) : (this.options.syncExclude ?? []) });
         }
         cwd = path.posix.join(workspace, request.relativeCwd ?? '');
       } else {

@@ -10,8 +10,6 @@ export const pendingCommands: Record<string, string> = {
   'finetuneWorkbench.setDatasetFormat': 'Dataset lint',
   'finetuneWorkbench.estimateMemory': 'The GPU-memory estimate',
   'finetuneWorkbench.openLaunchPanel': 'The launch panel',
-  'finetuneWorkbench.addHost': 'Launch targets',
-  'finetuneWorkbench.refreshHosts': 'Launch targets',
   'finetuneWorkbench.openCurves': 'Training curves',
   'finetuneWorkbench.refreshRuns': 'Training curves',
 };
