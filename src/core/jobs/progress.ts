@@ -19,6 +19,10 @@ export function parseClock(text: string): number | undefined {
   return text.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
 }
 
+/** ANSI CSI sequences such as tqdm's cursor-up `ESC[A`. */
+// eslint-disable-next-line no-control-regex -- matching the escape character is the point
+const ansiEscape = /\x1b\[[0-9;]*[A-Za-z]/g;
+
 const tqdmBar = /(\d+)\/(\d+) \[(\d+(?::\d+){1,2})<(\d+(?::\d+){1,2}|\?)/;
 
 /**
@@ -63,7 +67,8 @@ export class ProgressTracker {
   }
 
   private segment(segment: string, provisional = false): boolean {
-    const dict = provisional ? undefined : parseLogDict(segment);
+    // tqdm's cursor-up escape can share a segment with the next print (seen on the H100 acceptance run).
+    const dict = provisional ? undefined : parseLogDict(segment.replace(ansiEscape, ''));
     if (dict) {
       const keys = Object.keys(dict);
       if (keys.some((k) => k.startsWith('eval_'))) this.progress.lastEval = dict;

@@ -358,6 +358,8 @@ export class JobRunner {
       }
       const env: Record<string, string> = { ...(request.env ?? {}) };
       if (request.gpus) env.CUDA_VISIBLE_DEVICES = request.gpus.join(',');
+      // Python block-buffers stdout into a file; the Trainer's log dicts would only appear at exit.
+      if (env.PYTHONUNBUFFERED === undefined) env.PYTHONUNBUFFERED = '1';
       // Ports given to this client's other live jobs on the target; the target's listening ports are checked there.
       const taken = new Set<number>();
       for (const other of this.registry.all()) if (other.id !== job.id && other.request.target === request.target && !isFinal(other.state) && other.masterPort) taken.add(other.masterPort);

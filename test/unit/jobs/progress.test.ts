@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import path from 'node:path';
 import fc from 'fast-check';
+import { repoRoot } from '../../jobs/workspace';
 import { formatProgress, parseClock, parseLogDict, ProgressTracker } from '../../../src/core/jobs/progress';
 
 const fixtures = '/work/shared/fixtures/real/hf-trainer-5.17';
@@ -59,5 +61,17 @@ describe('progress parsing on the real transformers 5.17 run', () => {
     assert.equal(parseClock('04:32'), 272);
     assert.equal(parseClock('1:02:03'), 3723);
     assert.equal(parseClock('?'), undefined);
+  });
+});
+
+describe('progress on the acceptance run streamed from an H100 (torchrun LoRA, transformers 5.17, carriage returns kept)', () => {
+  it('ends at 60/60 with the last loss dict and the summary', () => {
+    const text = readFileSync(path.join(repoRoot, 'test/jobs/fixtures/h100-lora-streamed.log'), 'utf8');
+    const tracker = new ProgressTracker();
+    for (let at = 0; at < text.length; at += 97) tracker.push(text.slice(at, at + 97));
+    assert.deepEqual([tracker.progress.step, tracker.progress.total], [60, 60]);
+    assert.equal(tracker.progress.lastMetrics?.loss, 7.653);
+    assert.equal(tracker.progress.summary?.train_loss, 7.66);
+    assert.equal(tracker.progress.lastEval?.eval_loss, 7.642);
   });
 });
