@@ -11,6 +11,7 @@ import { sshConfigHosts } from '../../core/jobs/transport';
 import type { FeatureContext } from '../shared/context';
 import { HostsTree } from './hostsTree';
 import { jobLabel, JobsTree } from './jobsTree';
+import { registerLaunchPanel } from './launchPanel';
 import { JobLogDocuments, jobLogScheme, jobLogUri } from './logDocuments';
 import { registerFinetuneTasks, type FinetuneTaskDefinition } from './tasks';
 
@@ -40,7 +41,8 @@ let api: JobsApi | undefined;
 /** The jobs feature's runner and helpers, for the Launch panel (undefined before activation). */
 export const jobsApi = () => api;
 
-export function registerJobs({ extension, log, settings }: FeatureContext): vscode.Disposable {
+export function registerJobs(context: FeatureContext): vscode.Disposable {
+  const { extension, log, settings } = context;
   const disposables: vscode.Disposable[] = [];
   const runner = new JobRunner({
     registry: new JobRegistry(path.join(extension.globalStorageUri.fsPath, 'jobs')),
@@ -290,6 +292,7 @@ export function registerJobs({ extension, log, settings }: FeatureContext): vsco
     }),
   );
 
+  disposables.push(registerLaunchPanel(context, api, untrustedMessage));
   runner.reattach();
   updateStatus();
   return vscode.Disposable.from(...disposables.reverse());

@@ -9,7 +9,6 @@ export const pendingCommands: Record<string, string> = {
   'finetuneWorkbench.lintDatasetFromDisk': 'Dataset lint',
   'finetuneWorkbench.setDatasetFormat': 'Dataset lint',
   'finetuneWorkbench.estimateMemory': 'The GPU-memory estimate',
-  'finetuneWorkbench.openLaunchPanel': 'The launch panel',
   'finetuneWorkbench.openCurves': 'Training curves',
   'finetuneWorkbench.refreshRuns': 'Training curves',
 };
