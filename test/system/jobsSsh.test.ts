@@ -158,3 +158,34 @@ describe('jobs over a real OpenSSH server on 127.0.0.1', () => {
     await runner.dispose();
   });
 });
+
+describe('ftw CLI against the real sshd', () => {
+  let cliServer: SshServer;
+  before(async () => {
+    cliServer = await startSshServer();
+  });
+  after(() => cliServer?.stop());
+
+  it('ftw run --target <ssh host> syncs, streams and exits 0; ftw jobs lists it; an unknown host key exits 1 with instructions', async () => {
+    const { runCli } = await import('../../src/cli/main');
+    process.env.FTW_STATE_DIR = mkdtempSync(path.join(os.tmpdir(), 'ftw-cli-ssh-state-'));
+    process.env.FTW_REMOTE_ROOT = mkdtempSync(path.join(os.tmpdir(), 'ftw-cli-ssh-root-'));
+    process.env.FTW_SSH_CONFIG = cliServer.configFile;
+    process.env.FTW_SSH_CONTROL_DIR = cliServer.controlDir;
+    const ws = replayWorkspace('cli ws');
+    const io = { out: '', err: '', cwd: ws, stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
+    assert.equal(await runCli(['run', 'replay-trainer.sh', '--target', 'ftw-test', '--gpus', '0', '--', '--delay', '0'], io), 0, io.err);
+    assert.match(io.out, /CUDA_VISIBLE_DEVICES=0/);
+    assert.match(io.err, /succeeded \(exit 0\), step 300\/300/);
+    const list = { ...io, out: '' };
+    list.stdout = (s: string) => void (list.out += s);
+    assert.equal(await runCli(['jobs'], list), 0);
+    assert.match(list.out, /succeeded\s+ftw-test/);
+    // ftw-unknown is the same server under another name: ssh would reuse ftw-test's shared connection (same %C),
+    // so the check runs with its own socket folder, as for a host never connected to.
+    process.env.FTW_SSH_CONTROL_DIR = mkdtempSync('/tmp/ftw-cm-');
+    const bad = { out: '', err: '', cwd: ws, stdout: (s: string) => void (bad.out += s), stderr: (s: string) => void (bad.err += s) };
+    assert.equal(await runCli(['run', 'replay-trainer.sh', '--target', 'ftw-unknown', '--no-sync'], bad), 1);
+    assert.match(bad.err, /host key of ftw-unknown is not known yet.*ssh ftw-unknown/s);
+  });
+});

@@ -58,13 +58,15 @@ test('Launch panel: launch from the form, job appears in the Jobs view, form sur
     await runCommand(page, 'Finetune Workbench: Open Launch Panel');
     let frame = await launchFrame(page);
     const marker = `ui-launch-${Date.now()}`;
-    await frame.locator('#command textarea').fill(`echo ${marker}; sleep 1`);
+    // Long enough that the window reload below happens while the job runs: the reloaded extension re-attaches.
+    await frame.locator('#command textarea').fill(`echo ${marker}; sleep 6; echo done`);
     await frame.locator('#resolved').filter({ hasText: marker }).waitFor({ timeout: 20_000 });
     await frame.locator('#launch').click();
     await frame.locator('#status').filter({ hasText: /launched on local/ }).waitFor({ timeout: 30_000 });
 
     await runCommand(page, 'Fine-tune: Focus on Jobs View');
-    await page.locator('.monaco-list-row', { hasText: 'exit 0' }).first().waitFor({ timeout: 60_000 });
+    await page.locator('.monaco-list-row', { hasText: /local · \d+:\d+/ }).first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.monaco-list-row', { hasText: 'exit 0' }).count(), 0, 'still running at reload time');
 
     // A marker on the page's global object tells the reloaded page from the old one (tests have no DOM lib).
     await page.evaluate(() => Object.assign(globalThis, { ftwBeforeReload: true }));
@@ -73,10 +75,10 @@ test('Launch panel: launch from the form, job appears in the Jobs view, form sur
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     frame = await launchFrame(page);
     await frame.locator('#resolved').filter({ hasText: marker }).waitFor({ timeout: 30_000 });
-    assert.equal(await frame.locator('#command textarea').inputValue(), `echo ${marker}; sleep 1`);
-    // The job registry survived the reload too.
+    assert.equal(await frame.locator('#command textarea').inputValue(), `echo ${marker}; sleep 6; echo done`);
+    // The reloaded extension found the running job in its registry, followed it and settled it.
     await runCommand(page, 'Fine-tune: Focus on Jobs View');
-    await page.locator('.monaco-list-row', { hasText: 'exit 0' }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.monaco-list-row', { hasText: 'exit 0' }).first().waitFor({ timeout: 60_000 });
   } catch (error) {
     await workbench.screenshot('launch-panel-failure');
     throw error;

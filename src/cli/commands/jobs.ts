@@ -32,7 +32,7 @@ function makeRunner(io: CliIo, options: { sshConfig?: string; verbose?: boolean 
   return new JobRunner({
     registry: new JobRegistry(cliStateDir()),
     remoteRoot: process.env.FTW_REMOTE_ROOT || '~/.finetune-workbench',
-    ssh: { configFile: options.sshConfig ?? process.env.FTW_SSH_CONFIG },
+    ssh: { configFile: options.sshConfig ?? process.env.FTW_SSH_CONFIG, controlDir: process.env.FTW_SSH_CONTROL_DIR || undefined },
     logger: stderrLogger(io, options.verbose ?? false),
     cancelGraceMs: Number(process.env.FTW_CANCEL_GRACE_MS ?? 10_000),
     syncExclude: ['output/', 'checkpoints/', '*.safetensors', '*.bin', '.git/'],
@@ -91,6 +91,7 @@ const runUsage = `Usage: ftw run <script> [--target <local|ssh-host|user@host[:p
 Launches a script as a detached job (its own process group, log file, pid and exit-code files in a job folder
 on the target). Remote targets get the current folder synced first with rsync (.gitignore honoured).
   --target <t>       where to run (default local); SSH hosts come from ~/.ssh/config (--ssh-config to use another file)
+                     one shared connection per host (ControlMaster sockets in $FTW_SSH_CONTROL_DIR, default $XDG_RUNTIME_DIR or /tmp)
   --gpus <list>      CUDA_VISIBLE_DEVICES for the job, e.g. 0,1
   --env K=V          extra environment variable (repeatable)
   --secret NAME      pass the value of NAME from this shell's environment as a secret (masked in logs, never on a command line)
@@ -268,7 +269,7 @@ export const gpusCommand: Subcommand = {
 Runs nvidia-smi --query-gpu=... --format=csv,noheader,nounits on the target, and reports the transformers version there.`,
   async run(args, io) {
     const parsed = parse(args, { target: { type: 'string', default: 'local' }, json: { type: 'boolean' }, python: { type: 'string' } });
-    const runner = new JobRunner({ registry: new JobRegistry(cliStateDir()), ssh: { configFile: process.env.FTW_SSH_CONFIG }, python: parsed.values.python as string | undefined });
+    const runner = new JobRunner({ registry: new JobRegistry(cliStateDir()), ssh: { configFile: process.env.FTW_SSH_CONFIG, controlDir: process.env.FTW_SSH_CONTROL_DIR || undefined }, python: parsed.values.python as string | undefined });
     try {
       const probe = await runner.probeGpus(String(parsed.values.target));
       if (parsed.values.json) io.stdout(`${JSON.stringify(probe, null, 2)}\n`);

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { GpuProbe, ProbedGpu } from '../../core/jobs/gpuProbe';
 import type { JobRunner } from '../../core/jobs/runner';
+import { parseTarget, resolveSshHost, sshHostOf } from '../../core/jobs/transport';
 import type { Settings } from '../shared/settings';
 
 type HostNode = { kind: 'host'; target: string } | { kind: 'gpu'; target: string; gpu: ProbedGpu } | { kind: 'message'; target: string; text: string };
@@ -51,6 +52,20 @@ export class HostsTree implements vscode.TreeDataProvider<HostNode>, vscode.Disp
     item.description = `${(g.memoryUsedMiB / 1024).toFixed(1)} / ${(g.memoryTotalMiB / 1024).toFixed(0)} GiB used${g.utilizationPercent !== undefined ? ` · ${g.utilizationPercent}%` : ''}`;
     item.tooltip = `${g.name} (sm_${(g.computeCapability ?? '?').replace('.', '')}), ${g.memoryFreeMiB} MiB free, ${g.processes.length} process(es)${g.processes.map((p) => `\n pid ${p.pid} ${p.name} ${p.usedMemoryMiB ?? '?'} MiB`).join('')}`;
     item.iconPath = new vscode.ThemeIcon('chip');
+    return item;
+  }
+
+  /** On hover: where ssh will really connect, as `ssh -G` resolves it (config, Include files, ProxyJump). */
+  async resolveTreeItem(item: vscode.TreeItem, node: HostNode): Promise<vscode.TreeItem> {
+    if (node.kind !== 'host') return item;
+    const host = sshHostOf(parseTarget(node.target));
+    if (!host) return item;
+    try {
+      const r = await resolveSshHost(host);
+      item.tooltip = `${node.target} → ${r.user}@${r.hostname}:${r.port}${r.proxyJump ? ` via ${r.proxyJump}` : ''}`;
+    } catch (error) {
+      item.tooltip = `${node.target}: ${(error as Error).message}`;
+    }
     return item;
   }
 

@@ -240,6 +240,16 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
       await vscode.env.clipboard.writeText(text);
       void vscode.window.setStatusBarMessage('Job command copied', 3000);
     }),
+    vscode.commands.registerCommand('finetuneWorkbench.revealJobFolder', async (job?: JobRecord) => {
+      const chosen = job ?? (await pickJob((j) => j.jobDir !== undefined, 'Job whose folder to reveal'));
+      if (!chosen?.jobDir) return;
+      if (chosen.request.target === 'local' || chosen.request.target === 'slurm:local') {
+        await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(chosen.jobDir));
+      } else {
+        await vscode.env.clipboard.writeText(chosen.jobDir);
+        void vscode.window.showInformationMessage(`The job folder on ${chosen.request.target} is ${chosen.jobDir} (copied): log, pid, exit_code, run.sh.`);
+      }
+    }),
     vscode.commands.registerCommand('finetuneWorkbench.setSecret', async () => {
       const name = await vscode.window.showInputBox({
         title: 'Secret environment variable',

@@ -62,6 +62,32 @@ describe('jobs: launch, Jobs view, streaming log, cancel, failure diagnostic, fi
     assert.match(doc.getText(), /300\/300/);
   });
 
+  it('measures log-to-view latency: a line printed by the job until it is in the open document (printed, not asserted)', async () => {
+    writeFileSync(path.join(dir, 'stamps.sh'), '#!/bin/bash\nfor i in $(seq 30); do echo "stamp $(date +%s%3N)"; sleep 0.1; done\n');
+    const job = (await vscode.commands.executeCommand('finetuneWorkbench.launchScript', uri('stamps.sh'), 'local')) as JobRecord;
+    const logUri = vscode.Uri.from({ scheme: 'finetune-job-log', path: `/${job.id}.log` });
+    const seen = new Set<string>();
+    const lags: number[] = [];
+    const listener = vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document.uri.toString() !== logUri.toString()) return;
+      const now = Date.now();
+      for (const m of e.document.getText().matchAll(/stamp (\d+)/g)) {
+        if (seen.has(m[1])) continue;
+        seen.add(m[1]);
+        lags.push(now - Number(m[1]));
+      }
+    });
+    try {
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(logUri));
+      await until('30 stamps in the document', () => seen.size >= 30, 30_000);
+    } finally {
+      listener.dispose();
+    }
+    const live = lags.slice(3); // the first lines predate the document
+    const sorted = [...live].sort((a, b) => a - b);
+    console.log(`MEASURE log-to-view (extension host document): median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms over ${live.length} lines`);
+  });
+
   it('places the detected cause of a failed job on the responsible script line', async () => {
     const script = uri('train-bad-arg.sh');
     await vscode.commands.executeCommand('finetuneWorkbench.launchScript', script, 'local');

@@ -150,3 +150,22 @@ describe('local jobs with real processes (replaying the real transformers 5.17 r
     await runner.dispose();
   });
 });
+
+describe('queue: GPU selection', () => {
+  it('holds a job whose GPUs a running job uses, and lets later jobs wait behind it (FIFO)', async () => {
+    const { runner } = makeRunner();
+    const r = runner;
+    const ws = replayWorkspace();
+    const limitTwo = new JobRunner({ registry: r.registry, remoteRoot: mkdtempSync(path.join(os.tmpdir(), 'ftw-root-')), maxConcurrentPerTarget: 2 });
+    const a = limitTwo.submit({ target: 'local', argv: ['bash', '-c', 'sleep 0.6'], localDir: ws, gpus: [0] });
+    const b = limitTwo.submit({ target: 'local', argv: ['bash', '-c', 'echo "b sees $CUDA_VISIBLE_DEVICES"'], localDir: ws, gpus: [0, 1] });
+    const c = limitTwo.submit({ target: 'local', argv: ['bash', '-c', 'true'], localDir: ws, gpus: [1] });
+    const [da, db, dc] = await Promise.all([a, b, c].map((j) => limitTwo.waitFor(j.id)));
+    assert.ok((db.startedAt ?? 0) >= (da.endedAt ?? Infinity), 'b shares GPU 0 with a, so it waits for a');
+    assert.ok((dc.startedAt ?? 0) >= (db.startedAt ?? Infinity), 'c queued after b starts after it (first come, first served)');
+    assert.match(await limitTwo.readLog(b.id), /b sees 0,1/);
+    assert.notEqual(da.masterPort, db.masterPort);
+    await limitTwo.dispose();
+    await runner.dispose();
+  });
+});
