@@ -8,9 +8,10 @@ import { Settings } from './features/shared/settings';
 import { registerCurves } from './features/curves';
 import { registerPendingCommands } from './features/placeholders';
 import { registerEmptyViews } from './features/views';
+import { registerJobs } from './features/jobs';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerCurves, registerPendingCommands];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerCurves, registerJobs, registerPendingCommands];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

@@ -1,7 +1,8 @@
 import { fixCommand } from './fix';
 import { curvesCommand } from './curves';
+import { cancelCommand, gpusCommand, jobsCommand, logsCommand, runCommand } from './jobs';
 import { lintCommand } from './lint';
 import type { Subcommand } from './types';
 
 /** Every subcommand of `ftw`, in the order `ftw --help` lists them. Issues add theirs here. */
-export const subcommands: readonly Subcommand[] = [lintCommand, fixCommand, curvesCommand];
+export const subcommands: readonly Subcommand[] = [lintCommand, fixCommand, curvesCommand, runCommand, jobsCommand, logsCommand, cancelCommand, gpusCommand];

@@ -7,9 +7,6 @@ import type { FeatureContext } from '../shared/context';
  */
 export const pendingCommands: Record<string, string> = {
   'finetuneWorkbench.estimateMemory': 'The GPU-memory estimate',
-  'finetuneWorkbench.openLaunchPanel': 'The launch panel',
-  'finetuneWorkbench.addHost': 'Launch targets',
-  'finetuneWorkbench.refreshHosts': 'Launch targets',
 };
 
 export function registerPendingCommands({ log }: FeatureContext): vscode.Disposable {
