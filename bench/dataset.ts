@@ -7,13 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { sharedDir } from '../test/harness/shared';
 
 const root = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({ options: { samples: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' } } });
 const samples = Number(values.samples ?? 200_000);
 const runs = Number(values.runs ?? 2);
 const work = path.join(root, '.bench', 'dataset');
-const generator = process.env.FTW_GEN_DATASET ?? '/work/shared/bench/gen-dataset.mjs';
+const generator = process.env.FTW_GEN_DATASET ?? path.join(sharedDir, 'bench', 'gen-dataset.mjs');
 const cli = path.join(root, 'dist', 'cli.js');
 
 mkdirSync(work, { recursive: true });

@@ -30,7 +30,7 @@ function testFiles(dir) {
   for (const name of readdirSync(full)) {
     const p = path.join(full, name);
     if (statSync(p).isDirectory()) {
-      if (name !== 'suite') found.push(...testFiles(path.join(dir, name)));
+      if (!name.startsWith('suite')) found.push(...testFiles(path.join(dir, name)));
     } else if (name.endsWith('.test.js')) found.push(p);
   }
   return found.sort();

@@ -1,25 +1,29 @@
-// Runs the mocha suite of test/integration/suite inside the extension host of a real VS Code (code-server),
+// Runs the mocha suites of test/integration/suite* inside the extension host of a real VS Code (code-server),
 // driven by headless Chromium, and reports each mocha test as a node:test subtest.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { projectRoot, startCodeServer, workbenchUrl } from '../harness/codeServer';
 import { openWorkbench } from '../harness/workbench';
 import type { SuiteResults } from './suite/index';
 
 const suiteTimeoutMs = 15 * 60_000;
 
-test('integration suite in code-server', { timeout: suiteTimeoutMs + 120_000 }, async (t) => {
+/**
+ * Starts code-server on a temp copy of the example workspace, runs the mocha suite in `suiteFolder` (under
+ * out/test/integration/) in its extension host, and reports each mocha test as a subtest of `t`.
+ */
+async function runSuiteInCodeServer(t: TestContext, suiteFolder: string, options: { workspaceTrust?: boolean } = {}): Promise<void> {
   const temp = mkdtempSync(path.join(os.tmpdir(), 'ftw-integration-'));
   const workspace = path.join(temp, 'workspace');
   cpSync(path.join(projectRoot, 'examples', 'minicpm-v-lora'), workspace, { recursive: true });
   const resultsFile = path.join(temp, 'results.json');
-  const server = await startCodeServer({ workspace, env: { FTW_TEST_RESULTS: resultsFile, FTW_TEST_WORKSPACE: workspace } });
+  const server = await startCodeServer({ workspace, workspaceTrust: options.workspaceTrust, env: { FTW_TEST_RESULTS: resultsFile, FTW_TEST_WORKSPACE: workspace } });
   const url = workbenchUrl(server, workspace, {
     extensionDevelopmentPath: projectRoot,
-    extensionTestsPath: path.join(projectRoot, 'out', 'test', 'integration', 'suite', 'index.js'),
+    extensionTestsPath: path.join(projectRoot, 'out', 'test', 'integration', suiteFolder, 'index.js'),
   });
   const workbench = await openWorkbench(url, { echoHostLog: process.env.FTW_ECHO_HOST_LOG === '1' }).catch(async (error: unknown) => {
     await server.stop();
@@ -51,4 +55,12 @@ test('integration suite in code-server', { timeout: suiteTimeoutMs + 120_000 }, 
     });
   }
   assert.equal(exitCode, 0, 'extension host reported failure');
-});
+}
+
+test('integration suite in code-server', { timeout: suiteTimeoutMs + 120_000 }, (t) => runSuiteInCodeServer(t, 'suite'));
+
+// A second window whose folder is not trusted (workspace trust on, the trust prompt refused in test mode):
+// lint must work and launching must not.
+test('integration suite in an untrusted workspace', { timeout: suiteTimeoutMs + 120_000 }, (t) =>
+  runSuiteInCodeServer(t, 'suite-untrusted', { workspaceTrust: true }),
+);

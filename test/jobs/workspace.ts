@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { realFixturesDir } from '../harness/shared';
 
-export const realFixtures = '/work/shared/fixtures/real/hf-trainer-5.17';
+export const realFixtures = path.join(realFixturesDir, 'hf-trainer-5.17');
 /** The repository root: the nearest folder above this bundle with a package.json. */
 function findRoot(from: string): string {
   let dir = from;

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { readRuns } from '../../src/core/metrics/run';
 import { projectRoot } from '../harness/codeServer';
 import { openWebviewPage, type WebviewPage } from '../harness/webviewPage';
+import { realFixturesDir } from '../harness/shared';
 
 /** The page's globals as these tests use them (this file is type-checked without the DOM library). */
 interface Canvas {
@@ -88,7 +89,7 @@ describe('curves webview (headless Chromium, strict CSP)', () => {
   });
 
   it('compares runs with stable colours and shows the resume of a resumed run', async () => {
-    const [resumed] = await readRuns(['/work/shared/fixtures/real/hf-trainer-5.17-resumed']);
+    const [resumed] = await readRuns([path.join(realFixturesDir, 'hf-trainer-5.17-resumed')]);
     const post = (id: string, name: string, resumes: number[]) =>
       view.page.evaluate(
         ({ id, name, resumes, series }) =>

@@ -12,10 +12,11 @@ import { sampleValidator } from '../../src/core/dataset/schemas';
 import { SampleSplitter, type RawSample } from '../../src/core/dataset/splitter';
 import { linterFor } from '../../src/core/lint/registry';
 import { bufferIo } from './cli.test';
+import { realFixturesDir } from '../harness/shared';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const example = path.join(root, 'examples/minicpm-v-lora/data/train.json');
-const fixtures = '/work/shared/fixtures/real/datasets';
+const fixtures = path.join(realFixturesDir, 'datasets');
 
 function textAt(text: string, f: DatasetFinding): string {
   const lines = text.split('\n');

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DatasetLintSession, type DatasetLintResult } from '../../src/core/dataset/lint';
+import { realFixturesDir } from '../harness/shared';
 
 const root = path.resolve(__dirname, '..', '..', '..');
-const fixtures = '/work/shared/fixtures/real/datasets';
+const fixtures = path.join(realFixturesDir, 'datasets');
 
 const seeds: Buffer[] = [
   readFileSync(path.join(root, 'examples/minicpm-v-lora/data/train.json')),

@@ -20,11 +20,16 @@ export interface SuiteResults {
 }
 
 export function run(): Promise<void> {
+  return runMochaSuite(__dirname);
+}
+
+/** Runs every *.test.js in `dir` (a folder of bundled mocha test files) and writes the result file. */
+export function runMochaSuite(dir: string): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
   const grep = process.env.FTW_TEST_GREP;
   if (grep) mocha.grep(grep);
-  for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) {
-    mocha.addFile(path.join(__dirname, file));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort()) {
+    mocha.addFile(path.join(dir, file));
   }
   console.log(`[ftw-suite] VS Code ${vscode.version} (${vscode.env.appName}), extension host pid ${process.pid}`);
   const results: SuiteResults = { vscodeVersion: vscode.version, appName: vscode.env.appName, tests: [] };

@@ -4,8 +4,9 @@ import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobRecord } from '../../../src/core/jobs/job';
+import { realFixturesDir } from '../../harness/shared';
 
-const fixtures = '/work/shared/fixtures/real/hf-trainer-5.17';
+const fixtures = path.join(realFixturesDir, 'hf-trainer-5.17');
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { detectFailureCause, locateCauseInScript } from '../../../src/core/jobs/failureCause';
+import { realFixturesDir } from '../../harness/shared';
 
-const real = (name: string) => readFileSync(`/work/shared/fixtures/real/hf-trainer-5.17/${name}`, 'utf8');
+const real = (name: string) => readFileSync(path.join(realFixturesDir, `hf-trainer-5.17/${name}`), 'utf8');
 
 describe('failure cause from the real log tails', () => {
   it('CUDA OOM', () => {

@@ -11,8 +11,9 @@ import { envFileText, SecretMasker } from '../../../src/core/jobs/secrets';
 import { parseSshG, parseTarget } from '../../../src/core/jobs/transport';
 import { rsyncArgs } from '../../../src/core/jobs/sync';
 import { completeUtf8Length } from '../../../src/core/jobs/runner';
+import { realFixturesDir } from '../../harness/shared';
 
-const smi = '/work/shared/fixtures/real/nvidia-smi';
+const smi = path.join(realFixturesDir, 'nvidia-smi');
 
 describe('GPU probe on the real nvidia-smi output', () => {
   it('parses the H100 row', () => {

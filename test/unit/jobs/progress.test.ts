@@ -5,8 +5,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { repoRoot } from '../../jobs/workspace';
 import { formatProgress, parseClock, parseLogDict, ProgressTracker } from '../../../src/core/jobs/progress';
+import { realFixturesDir } from '../../harness/shared';
 
-const fixtures = '/work/shared/fixtures/real/hf-trainer-5.17';
+const fixtures = path.join(realFixturesDir, 'hf-trainer-5.17');
 const stderr = readFileSync(`${fixtures}/torchrun-lora.stderr.txt`, 'utf8');
 const stdout = readFileSync(`${fixtures}/torchrun-lora.stdout.txt`, 'utf8');
 // tqdm redraws with carriage returns; the capture stored them as line breaks. Both forms are fed.

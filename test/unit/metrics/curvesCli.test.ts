@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { runCli } from '../../../src/cli/main';
 import { smoothDebiasedEma } from '../../../src/core/metrics/smoothing';
 import type { CliIo } from '../../../src/cli/io';
+import { realFixturesDir } from '../../harness/shared';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const example = 'examples/minicpm-v-lora/output/lora_run';
@@ -43,7 +44,7 @@ describe('ftw curves', () => {
 
   it('prints JSON with the resume of the resumed run', async () => {
     const io = bufferIo();
-    assert.equal(await runCli(['curves', '/work/shared/fixtures/real/hf-trainer-5.17-resumed', '--json', '--tag', 'loss'], io), 0, io.err);
+    assert.equal(await runCli(['curves', path.join(realFixturesDir, 'hf-trainer-5.17-resumed'), '--json', '--tag', 'loss'], io), 0, io.err);
     const json = JSON.parse(io.out);
     assert.deepEqual(json.runs[0].resumes.map((r: { step: number }) => r.step), [485]);
     assert.deepEqual(json.runs[0].series.map((s: { tag: string }) => s.tag), ['eval/loss', 'train/loss']);

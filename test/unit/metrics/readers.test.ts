@@ -13,9 +13,10 @@ import { TfEventsParser } from '../../../src/core/metrics/tfevents';
 import { TrainerStateParser } from '../../../src/core/metrics/trainerState';
 import type { StreamParser } from '../../../src/core/metrics/types';
 import { encodeEvent, encodeHparams, frameRecord } from '../../helpers/tfeventsWriter';
+import { realFixturesDir } from '../../harness/shared';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
-const real = '/work/shared/fixtures/real';
+const real = realFixturesDir;
 const single = path.join(real, 'hf-trainer-5.17');
 const resumed = path.join(real, 'hf-trainer-5.17-resumed');
 const eventFile = path.join(single, 'events.out.tfevents.1795425718.vm.723.0');
