@@ -30,6 +30,8 @@ const nodeCommon = {
   minify: production,
   logLevel: 'warning',
   absWorkingDir: root,
+  // jsonc-parser's "main" is a UMD build whose dynamic requires esbuild cannot follow; its ESM build bundles cleanly.
+  mainFields: ['module', 'main'],
 };
 
 /** Worker-thread and child-process entry points live in src/workers/<name>.ts and bundle to dist/workers/<name>.js. */

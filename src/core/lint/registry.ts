@@ -1,4 +1,5 @@
 import type { Finding } from './findings';
+import { deepSpeedConfigLinter, pythonQuantizationLinter, shellScriptLinter } from '../script/linters';
 
 export interface LintOptions {
   /** Forced format (e.g. a dataset format name); undefined means detect. */
@@ -6,6 +7,10 @@ export interface LintOptions {
   /** Folder relative paths inside the file (images, configs) resolve against; undefined means the file's folder. */
   baseDir?: string;
   signal?: AbortSignal;
+  /** GPUs of the launch target, for rules that depend on them (bf16, process count, memory). */
+  gpu?: { name: string; memoryGiB: number; computeCapability: string; count: number };
+  /** transformers version of the launch target, for flags that versions removed. */
+  transformersVersion?: string;
 }
 
 /**
@@ -20,7 +25,7 @@ export interface FileLinter {
 }
 
 /** Every file linter, most specific first. Issues add theirs here. */
-export const fileLinters: FileLinter[] = [];
+export const fileLinters: FileLinter[] = [shellScriptLinter, deepSpeedConfigLinter, pythonQuantizationLinter];
 
 export function linterFor(filePath: string, head: string): FileLinter | undefined {
   return fileLinters.find((linter) => linter.matches(filePath, head));

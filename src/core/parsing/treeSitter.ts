@@ -1,6 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Language, Parser } from 'web-tree-sitter';
+import type * as WebTreeSitter from 'web-tree-sitter';
+
+// require, not import: bundlers then pick web-tree-sitter's CommonJS build; its ESM build needs import.meta.url,
+// which a CommonJS bundle (dist/extension.js, dist/cli.js) does not have.
+const { Language, Parser } = require('web-tree-sitter') as typeof WebTreeSitter;
+type Language = WebTreeSitter.Language;
+type Parser = WebTreeSitter.Parser;
 
 /** Grammars shipped as wasm by their npm packages and copied into dist/wasm/ by scripts/build.mjs. */
 export type GrammarName = 'bash' | 'python';
