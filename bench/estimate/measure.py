@@ -2,7 +2,7 @@
 
 Models are random-initialised from configs (no downloads). Each case runs a few optimizer steps of a plain
 training loop (forward with labels, backward, AdamW step) and reports torch.cuda.max_memory_allocated().
-Usage: python bench/estimate/measure.py OUT.json  (writes after every case, so a timeout keeps what was measured)
+Usage: python bench/estimate/measure.py OUT.json [validation]  (writes after every case, so a timeout keeps what was measured)
 """
 import gc
 import json
@@ -21,6 +21,10 @@ MODELS = {
                                       num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True, max_position_embeddings=32768),
     "llama-1.1b": lambda: LlamaConfig(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22, num_attention_heads=32,
                                       num_key_value_heads=4, vocab_size=32000, tie_word_embeddings=False, max_position_embeddings=4096),
+    "openllama-3b": lambda: LlamaConfig(hidden_size=3200, intermediate_size=8640, num_hidden_layers=26, num_attention_heads=32,
+                                        num_key_value_heads=32, vocab_size=32000, tie_word_embeddings=False, max_position_embeddings=8192),
+    "qwen2.5-7b": lambda: Qwen2Config(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                                      num_key_value_heads=4, vocab_size=152064, tie_word_embeddings=False, max_position_embeddings=32768),
     "qwen2.5-3b": lambda: Qwen2Config(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
                                       num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True, max_position_embeddings=32768),
 }
@@ -44,11 +48,24 @@ CASES += [
     dict(model="qwen2.5-3b", method="full", precision="bf16", seq=1024, batch=1, grad_ckpt=True),
 ]
 
+# Held-out cases: measured after the estimator's constants were fitted to CASES, to check it on shapes,
+# lengths and batch sizes it was not fitted to (python measure.py OUT.json validation).
+VALIDATION = [
+    dict(model="openllama-3b", method="full", precision="bf16", seq=1024, batch=1, grad_ckpt=True),
+    dict(model="openllama-3b", method="lora", lora_r=32, lora_targets=QKVO, precision="bf16", seq=8192, batch=1, grad_ckpt=True),
+    dict(model="qwen2.5-7b", method="lora", lora_r=16, lora_targets=QKVO, precision="bf16", seq=2048, batch=1, grad_ckpt=True),
+    dict(model="qwen2.5-7b", method="lora", lora_r=64, lora_targets=ALL_LINEAR, precision="bf16", seq=4096, batch=2, grad_ckpt=True),
+    dict(model="qwen2-1.5b", method="full", precision="bf16", seq=4096, batch=2, grad_ckpt=True),
+    dict(model="qwen2-0.5b", method="full", precision="fp32", seq=1024, batch=1, grad_ckpt=False),
+    dict(model="llama-1.1b", method="lora", lora_r=8, lora_targets=QKVO, precision="bf16", seq=1024, batch=8, grad_ckpt=False),
+    dict(model="qwen2.5-3b", method="full", precision="bf16", seq=4096, batch=1, grad_ckpt=True),
+]
+
 
 def run_case(case):
     cfg = MODELS[case["model"]]()
     cfg._attn_implementation = "sdpa"
-    weight_dtype = torch.float32 if case["precision"] == "amp-bf16" else torch.bfloat16
+    weight_dtype = torch.float32 if case["precision"] in ("amp-bf16", "fp32") else torch.bfloat16
     torch.manual_seed(0)
     with torch.device("cuda"):
         model = AutoModelForCausalLM.from_config(cfg, torch_dtype=weight_dtype)
@@ -87,10 +104,11 @@ def run_case(case):
 
 def main():
     out = sys.argv[1]
+    cases = VALIDATION if len(sys.argv) > 2 and sys.argv[2] == "validation" else CASES
     meta = dict(torch=torch.__version__, transformers=transformers.__version__, device=torch.cuda.get_device_name(0),
                 trainer_default_optim=str(transformers.TrainingArguments(output_dir="/tmp/x").optim))
     results = []
-    for case in CASES:
+    for case in cases:
         t = time.time()
         try:
             r = run_case(case)
