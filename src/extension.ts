@@ -5,10 +5,11 @@ import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
 import { registerPendingCommands } from './features/placeholders';
+import { registerScriptLint } from './features/scriptLint';
 import { registerEmptyViews } from './features/views';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands, registerScriptLint];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

@@ -8,7 +8,6 @@ import type { FeatureContext } from '../shared/context';
 export const pendingCommands: Record<string, string> = {
   'finetuneWorkbench.lintDatasetFromDisk': 'Dataset lint',
   'finetuneWorkbench.setDatasetFormat': 'Dataset lint',
-  'finetuneWorkbench.estimateMemory': 'The GPU-memory estimate',
   'finetuneWorkbench.openLaunchPanel': 'The launch panel',
   'finetuneWorkbench.addHost': 'Launch targets',
   'finetuneWorkbench.refreshHosts': 'Launch targets',
