@@ -304,6 +304,12 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
         ctx.add('SCRIPT-MINICPM-BROKEN', 'warning', `With ${name}="${llmType}" the current MiniCPM-V dataset.py fails on every sample (input_ids is a list, #1018): a flood of "data fetch error" then RecursionError. Patch conversation_to_ids_minicpm per #1018, or use LLaMA-Factory / the cookbook.`, llmTypeFlag.value!.range);
       }
     }
+    for (const flag of flags) {
+      const key = flagKey(flag.name);
+      if (['lora_weight_path', 'lora_modules_to_save', 'lora_layer_replication', 'lora_layers_pattern'].includes(key)) {
+        ctx.add('SCRIPT-UNUSED-LORA', 'info', `--${flag.name} is parsed but never used by MiniCPM-V finetune.py${key === 'lora_modules_to_save' ? ' (it hard-codes embed_tokens and resampler, plus vpm with --tune_vision true)' : ''}; it has no effect.`, flag.flagRange);
+      }
+    }
     if (analysis.program && analysis.program.fromPretrainedKeywords.has('init_vision') && model && !/minicpm-o/i.test(model)) {
       ctx.add('SCRIPT-INITVISION', 'error', `${launch.program?.text} passes init_vision/init_audio/init_tts to from_pretrained, which only MiniCPM-o 2.6 accepts: ${model} fails with "TypeError: __init__() got an unexpected keyword argument 'init_vision'". Remove those keyword arguments in finetune.py.`, modelFlag!.value!.range);
     }
@@ -334,6 +340,9 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
     } else if (bf16) {
       ctx.add('QWEN1-QLORA-INT4', 'error', 'Qwen Q-LoRA supports fp16 only (auto-gptq): use --fp16 True instead of --bf16.', get('bf16')!.flagRange);
     }
+  }
+  if (kind === 'qwen1' && !qLora && quant === 'gptq' && modelFlag?.value) {
+    ctx.add('QWEN1-EXLLAMA', 'error', `${model} is a GPTQ Int4 checkpoint; without --q_lora, Qwen finetune.py loads it without a GPU device_map and fails with "ValueError: Found modules on cpu/disk. Using Exllama backend requires all the modules to be on GPU". Use the Q-LoRA script (--use_lora --q_lora --fp16 True).`, modelFlag.value.range);
   }
   if (kind === 'minicpmv' && qLora && model && !quant) {
     ctx.add('Q-QLORA-NOQUANT', 'info', `--q_lora true does not quantize ${model} (MiniCPM-V finetune.py has no BitsAndBytesConfig): it trains at full precision. Use an -int4 checkpoint for QLoRA.`, get('q_lora')!.flagRange);

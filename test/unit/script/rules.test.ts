@@ -209,4 +209,36 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     assert.deepEqual(rules(result.findings).sort(), ['SCRIPT-CWD', 'SCRIPT-EVALSTRAT', 'SCRIPT-FP16-NAN', 'SCRIPT-LLMTYPE', 'SCRIPT-SCHED-IGNORED']);
     assert.equal(result.launches[0].deepspeed?.facts?.stage, 2);
   });
+
+  it('SCRIPT-INITVISION: finetune.py passes init_vision while the model is not MiniCPM-o', async () => {
+    const py = "model = AutoModel.from_pretrained(path, trust_remote_code=True, init_vision=True, init_audio=False, init_tts=False)\n";
+    assert.ok(rules(await lint(minicpm(), { files: { '/ws/finetune.py': py } })).includes('SCRIPT-INITVISION'));
+    assert.ok(!rules(await lint(minicpm({}, { MODEL: 'openbmb/MiniCPM-o-2_6' }), { files: { '/ws/finetune.py': py } })).includes('SCRIPT-INITVISION'));
+  });
+
+  it('Q-QLORA-NOQUANT and QWEN1-EXLLAMA', async () => {
+    assert.ok(rules(await lint(minicpm({ q_lora: 'true' }))).includes('Q-QLORA-NOQUANT'));
+    assert.ok(!rules(await lint(minicpm({ q_lora: 'true', tune_vision: 'false' }, { MODEL: 'openbmb/MiniCPM-V-2_6-int4' }))).includes('Q-QLORA-NOQUANT'));
+    const q1 = (extra: string) => `torchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen-7B-Chat-Int4 --data_path data/train.json --use_lora --fp16 True ${extra} --output_dir o\n`;
+    assert.ok(rules(await lint(q1(''))).includes('QWEN1-EXLLAMA'));
+    assert.ok(!rules(await lint(q1('--q_lora'))).includes('QWEN1-EXLLAMA'));
+  });
+
+  it('SCRIPT-FLASHATTN on pre-Ampere GPUs only', async () => {
+    const text = minicpm({ bf16: 'false', fp16: 'true', attn_implementation: 'flash_attention_2' });
+    assert.ok(rules(await lint(text, { gpu: v100x2 })).includes('SCRIPT-FLASHATTN'));
+    assert.ok(!rules(await lint(text)).includes('SCRIPT-FLASHATTN'));
+  });
+
+  it('SCRIPT-UNUSED-LORA for parsed-but-unused MiniCPM-V LoRA flags', async () => {
+    const findings = await lint(minicpm({ lora_modules_to_save: 'embed_tokens' }));
+    assert.deepEqual(findings.filter((f) => f.rule === 'SCRIPT-UNUSED-LORA').map((f) => f.severity), ['info']);
+    assert.ok(!rules(await lint(minicpm({ lora_r: '16' }))).includes('SCRIPT-UNUSED-LORA'));
+  });
+
+  it('SCRIPT-SYNTAX: an unquoted LoRA target regex breaks the command', async () => {
+    const text = minicpm({ lora_target_modules: 'llm\\..*layers\\.\\d+\\.self_attn\\.(q_proj|k_proj)' });
+    assert.ok(rules(await lint(text)).includes('SCRIPT-SYNTAX'));
+    assert.ok(!rules(await lint(minicpm({ lora_target_modules: '"llm\\..*layers\\.\\d+\\.self_attn\\.(q_proj|k_proj)"' }))).includes('SCRIPT-SYNTAX'));
+  });
 });
