@@ -99,15 +99,15 @@ if (!production) {
 
 /**
  * The tree-sitter runtime and the bash/python grammars are wasm files shipped in their npm packages; the bundles
- * load them at run time from dist/wasm/ (src/core/parsing/treeSitter.ts), so they are copied there.
+ * load them at run time from dist/ (src/core/parsing/treeSitter.ts), so they are copied there.
  */
 const wasmAssets = [
   'node_modules/web-tree-sitter/tree-sitter.wasm',
   'node_modules/tree-sitter-bash/tree-sitter-bash.wasm',
   'node_modules/tree-sitter-python/tree-sitter-python.wasm',
 ];
-mkdirSync(path.join(root, 'dist', 'wasm'), { recursive: true });
-for (const asset of wasmAssets) copyFileSync(path.join(root, asset), path.join(root, 'dist', 'wasm', path.basename(asset)));
+mkdirSync(path.join(root, 'dist'), { recursive: true });
+for (const asset of wasmAssets) copyFileSync(path.join(root, asset), path.join(root, 'dist', path.basename(asset)));
 
 if (!watch) {
   rmSync(path.join(root, 'out'), { recursive: true, force: true });

@@ -8,7 +8,7 @@ const { Language, Parser } = require('web-tree-sitter') as typeof WebTreeSitter;
 type Language = WebTreeSitter.Language;
 type Parser = WebTreeSitter.Parser;
 
-/** Grammars shipped as wasm by their npm packages and copied into dist/wasm/ by scripts/build.mjs. */
+/** Grammars shipped as wasm by their npm packages and copied into dist/ by scripts/build.mjs. */
 export type GrammarName = 'bash' | 'python';
 
 const wasmFiles: Record<GrammarName | 'runtime', { file: string; pkg: string }> = {
@@ -18,21 +18,21 @@ const wasmFiles: Record<GrammarName | 'runtime', { file: string; pkg: string }> 
 };
 
 /**
- * Finds a wasm file: next to the running bundle (dist/wasm/ for dist/extension.js and dist/cli.js), else in the
- * repository's dist/wasm/ or node_modules (tests run from out/, which has no wasm of its own).
+ * Finds a wasm file: next to the running bundle (dist/ for dist/extension.js and dist/cli.js, its parent for
+ * dist/workers/), else in the repository's dist/ or node_modules (tests run from out/, which has no wasm of its own).
  */
 export function locateWasm(name: GrammarName | 'runtime', from: string = __dirname): string {
   const { file, pkg } = wasmFiles[name];
   let dir = from;
   for (let depth = 0; depth < 8; depth++) {
-    for (const candidate of [path.join(dir, 'wasm', file), path.join(dir, 'dist', 'wasm', file), path.join(dir, 'node_modules', pkg, file)]) {
+    for (const candidate of [path.join(dir, file), path.join(dir, 'dist', file), path.join(dir, 'node_modules', pkg, file)]) {
       if (existsSync(candidate)) return candidate;
     }
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
-  throw new Error(`${file} not found near ${from}; run the build (it copies the grammars into dist/wasm/)`);
+  throw new Error(`${file} not found near ${from}; run the build (it copies the grammars into dist/)`);
 }
 
 let runtimeReady: Promise<void> | undefined;
