@@ -110,7 +110,7 @@ mkdirSync(path.join(root, 'dist'), { recursive: true });
 for (const asset of wasmAssets) copyFileSync(path.join(root, asset), path.join(root, 'dist', path.basename(asset)));
 
 if (!watch) {
-  rmSync(path.join(root, 'out'), { recursive: true, force: true });
+  if (!production) rmSync(path.join(root, 'out'), { recursive: true, force: true });
   await Promise.all(builds.map((options) => esbuild.build(options)));
   console.log(`build: ${builds.length} bundles written (dist/, out/)`);
 } else {

@@ -60,6 +60,8 @@ export interface CodeServerOptions {
   port?: number;
   /** Keep the user-data and extensions folders here instead of a temporary folder. */
   stateDir?: string;
+  /** Leave workspace trust on, so the opened folder starts untrusted (tests of restricted mode). */
+  workspaceTrust?: boolean;
 }
 
 export interface RunningCodeServer {
@@ -88,7 +90,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       JSON.stringify(
         {
           'workbench.startupEditor': 'none',
-          'security.workspace.trust.enabled': false,
+          'security.workspace.trust.enabled': options.workspaceTrust === true,
           'workbench.tips.enabled': false,
           'extensions.autoCheckUpdates': false,
           'extensions.autoUpdate': false,
@@ -126,7 +128,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       '--extensions-dir', extensionsDir,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       options.workspace,
     ],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', out, out], detached: true },

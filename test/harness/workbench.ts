@@ -1,5 +1,6 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { existsSync, mkdirSync } from 'node:fs';
+import { format } from 'node:util';
 import path from 'node:path';
 import { chromiumArgs, chromiumPath, projectRoot } from './codeServer';
 
@@ -29,7 +30,7 @@ export async function openWorkbench(url: string, options: { echoHostLog?: boolea
   // The workbench forwards the extension host's console to these hooks in test mode (as VS Code's own
   // browser test runner does).
   await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
-    const line = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    const line = format(...args); // the host forwards console.log's format string and arguments
     hostLog.push(line);
     if (options.echoHostLog) process.stdout.write(`[ext host ${type}] ${line}\n`);
   });
@@ -58,7 +59,24 @@ export async function runCommandFromPalette(page: Page, title: string): Promise<
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ state: 'visible' });
+  // Enter runs the focused row, so wait until filtering has put the command there.
+  const focused = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
+  await focused.waitFor({ state: 'visible' });
   await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+/**
+ * Waits until the rendered text of `locator` matches. Editors split a line into many spans (log syntax colours
+ * numbers and dates apart), so text selectors miss text a person plainly sees; innerText does not.
+ */
+export async function waitForText(locator: Locator, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = (await locator.allInnerTexts()).join('\n').replace(/\u00a0/g, ' '); // editors render spaces as NBSP
+    if (pattern.test(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`text ${pattern} did not appear within ${timeoutMs} ms; last text:\n${last.slice(-1500)}`);
 }

@@ -17,13 +17,18 @@ test('integration suite in code-server', { timeout: suiteTimeoutMs + 120_000 }, 
   cpSync(path.join(projectRoot, 'examples', 'minicpm-v-lora'), workspace, { recursive: true });
   const resultsFile = path.join(temp, 'results.json');
   const server = await startCodeServer({ workspace, env: { FTW_TEST_RESULTS: resultsFile, FTW_TEST_WORKSPACE: workspace } });
-  t.after(() => server.stop());
   const url = workbenchUrl(server, workspace, {
     extensionDevelopmentPath: projectRoot,
     extensionTestsPath: path.join(projectRoot, 'out', 'test', 'integration', 'suite', 'index.js'),
   });
-  const workbench = await openWorkbench(url, { echoHostLog: process.env.FTW_ECHO_HOST_LOG === '1' });
-  t.after(() => workbench.close());
+  const workbench = await openWorkbench(url, { echoHostLog: process.env.FTW_ECHO_HOST_LOG === '1' }).catch(async (error: unknown) => {
+    await server.stop();
+    throw error;
+  });
+  t.after(async () => {
+    await workbench.close(); // the browser first, so the server's shutdown is not logged as a lost connection
+    await server.stop();
+  });
   let timer: NodeJS.Timeout | undefined;
   const exitCode = await Promise.race([
     workbench.exitCode,
