@@ -1,17 +1,21 @@
-import { openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareFindings, type FileFinding } from '../../core/lint/findings';
+import { gpuFactsFrom, gpuQueryFields, parseGpuQueryCsv, type GpuFacts } from '../../core/gpu/nvidiaSmi';
 import { linterFor } from '../../core/lint/registry';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
-const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>]
+const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>] [--nvidia-smi <csv>] [--transformers-version <v>]
 
 Lints datasets, finetune scripts, DeepSpeed configs and Python files.
   --format <name>    force the file format instead of detecting it
   --base-dir <dir>   folder that relative paths inside the files resolve against (default: each file's folder)
   --json             print [{file, rule, severity, message, range}] with 0-based lines and characters
+  --nvidia-smi <csv> GPUs of the launch target: output of nvidia-smi --query-gpu=${gpuQueryFields.join(',')}
+                     --format=csv[,noheader,nounits] (bf16 support, process count)
+  --transformers-version <v>  transformers version of the launch target (flags removed in that version are errors)
 
 Human output: file:line:col severity rule message (1-based line and column).
 Exit codes: 0 no errors, 1 at least one finding at error severity, 2 usage or I/O error.`;
@@ -37,13 +41,30 @@ export const lintCommand: Subcommand = {
       parsed = parseArgs({
         args,
         allowPositionals: true,
-        options: { format: { type: 'string' }, json: { type: 'boolean' }, 'base-dir': { type: 'string' } },
+        options: {
+          format: { type: 'string' },
+          json: { type: 'boolean' },
+          'base-dir': { type: 'string' },
+          'nvidia-smi': { type: 'string' },
+          'transformers-version': { type: 'string' },
+        },
       });
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
     const files = parsed.positionals;
     if (files.length === 0) throw new UsageError('name at least one file');
+    let gpu: GpuFacts | undefined;
+    if (parsed.values['nvidia-smi']) {
+      try {
+        gpu = gpuFactsFrom(parseGpuQueryCsv(readFileSync(path.resolve(io.cwd, parsed.values['nvidia-smi']), 'utf8')));
+      } catch (error) {
+        io.stderr(`ftw lint: cannot read ${parsed.values['nvidia-smi']}: ${(error as Error).message}\n`);
+        return ExitCode.UsageOrIo;
+      }
+      if (!gpu) throw new UsageError(`${parsed.values['nvidia-smi']} lists no GPU (expected nvidia-smi --query-gpu CSV output)`);
+    }
+    const transformersVersion = parsed.values['transformers-version'];
     const all: FileFinding[] = [];
     let ioError = false;
     for (const file of files) {
@@ -63,7 +84,7 @@ export const lintCommand: Subcommand = {
         continue;
       }
       const baseDir = parsed.values['base-dir'] ? path.resolve(io.cwd, parsed.values['base-dir']) : undefined;
-      const findings = await linter.lintFile(absolute, { format: parsed.values.format, baseDir });
+      const findings = await linter.lintFile(absolute, { format: parsed.values.format, baseDir, gpu, transformersVersion });
       all.push(...findings.sort(compareFindings).map((f) => ({ file, ...f })));
     }
     if (parsed.values.json) {

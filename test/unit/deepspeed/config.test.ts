@@ -59,4 +59,19 @@ describe('DeepSpeed config lint', () => {
     const rules = (JSON.parse(out) as Array<{ rule: string }>).map((f) => f.rule);
     assert.ok(rules.includes('SCRIPT-LLMTYPE') && rules.includes('SCRIPT-EVALSTRAT'));
   });
+
+  it('ftw lint --nvidia-smi / --transformers-version check the script against a real target', async () => {
+    let out = '';
+    const example = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'minicpm-v-lora');
+    const smi = path.resolve(real, '..', 'nvidia-smi', 'nvidia-smi-query.csv');
+    const io = { stdout: (t: string) => (out += t), stderr: () => undefined, cwd: example };
+    assert.equal(await runCli(['lint', '--json', '--nvidia-smi', smi, '--transformers-version', '5.17.0', 'finetune_lora.sh'], io), 1);
+    const findings = JSON.parse(out) as Array<{ rule: string; severity: string; message: string }>;
+    const errors = findings.filter((f) => f.severity === 'error').map((f) => `${f.rule} ${f.message.split(' ')[0]}`);
+    assert.ok(errors.includes('SCRIPT-GPUS GPUS_PER_NODE'), errors.join('; '));
+    assert.ok(errors.includes('SCRIPT-UNKNOWN-ARG --logging_dir'));
+    assert.ok(errors.includes('SCRIPT-UNKNOWN-ARG --warmup_ratio'));
+    assert.ok(errors.includes('SCRIPT-EVALSTRAT --evaluation_strategy'));
+    assert.match(findings.find((f) => f.rule === 'SCRIPT-GPUS')!.message, /NVIDIA H100 80GB HBM3|1 GPU/);
+  });
 });
