@@ -1,3 +1,5 @@
+import trainingArguments517 from './data/training-arguments-5.17.json';
+
 /**
  * What the launched programs accept: MiniCPM-V `finetune.py`, Qwen `finetune.py`, Hugging Face TrainingArguments by
  * version, and the launchers. Used by SCRIPT-UNKNOWN-ARG, hovers and completion. Sources: domain.md B.2, B.3, B.6.
@@ -99,7 +101,7 @@ const trainingArgumentDocs: readonly FlagInfo[] = [
   f('log_level', 'str', 'passive', 'Logger level on the main process.', hfSrc, ['passive', 'debug', 'info', 'warning', 'error', 'critical']),
   f('log_level_replica', 'str', 'warning', 'Logger level on replicas.', hfSrc),
   f('log_on_each_node', 'bool', 'True', 'Log on each node.', hfSrc),
-  f('logging_dir', 'str', 'output_dir/runs/...', 'TensorBoard folder. Removed in transformers 5 (set TENSORBOARD_LOGGING_DIR or use the default).', hfSrc),
+  f('logging_dir', 'str', 'output_dir/runs/...', 'TensorBoard folder. Removed in transformers 5.', hfSrc),
   f('logging_strategy', 'str', 'steps', 'When to log.', hfSrc, ['no', 'steps', 'epoch']),
   f('logging_first_step', 'bool', 'False', 'Log the first step.', hfSrc),
   f('logging_steps', 'float', '500', 'Log every N steps.', hfSrc),
@@ -201,7 +203,28 @@ export interface VersionChange {
   evidence: string;
 }
 
-/** Flags TrainingArguments stopped accepting. Only changes with evidence are listed. */
+/** TrainingArguments fields of transformers 5.17.0, read from the installed package (data/training-arguments-5.17.json). */
+export const trainingArguments5: ReadonlyMap<string, FlagInfo> = new Map(
+  trainingArguments517.fields.map((field) => {
+    const type: FlagInfo['type'] = /bool/.test(field.type) ? 'bool' : /int/.test(field.type) ? 'int' : /float/.test(field.type) ? 'float' : /list/i.test(field.type) ? 'list' : 'str';
+    const def = field.default === null || typeof field.default === 'object' ? undefined : String(field.default);
+    return [field.name, f(field.name, type, def, field.help || 'TrainingArguments field.', `transformers ${trainingArguments517.transformers} TrainingArguments`)];
+  }),
+);
+
+const replacements: Record<string, string> = {
+  warmup_ratio: 'warmup_steps',
+  no_cuda: 'use_cpu',
+  per_gpu_train_batch_size: 'per_device_train_batch_size',
+  per_gpu_eval_batch_size: 'per_device_eval_batch_size',
+  include_inputs_for_metrics: 'include_for_metrics',
+};
+
+/**
+ * Flags TrainingArguments stopped accepting. evaluation_strategy: deprecation warning text. Transformers 5: the
+ * 4.x fields below that are not fields of TrainingArguments in 5.17.0 (checked on the installed package; the
+ * fixture run confirms logging_dir and warmup_ratio fail with a TypeError).
+ */
 export const trainingArgumentChanges: readonly VersionChange[] = [
   {
     flag: 'evaluation_strategy',
@@ -210,17 +233,14 @@ export const trainingArgumentChanges: readonly VersionChange[] = [
     replacement: 'eval_strategy',
     evidence: 'FutureWarning "`evaluation_strategy` is deprecated and will be removed in version 4.46" (MiniCPM-V #1045)',
   },
-  {
-    flag: 'logging_dir',
-    removedIn: '5.0.0',
-    evidence: 'TypeError: TrainingArguments.__init__() got an unexpected keyword argument \'logging_dir\' (transformers 5.17)',
-  },
-  {
-    flag: 'warmup_ratio',
-    removedIn: '5.0.0',
-    replacement: 'warmup_steps',
-    evidence: 'TypeError: TrainingArguments.__init__() got an unexpected keyword argument \'warmup_ratio\' (transformers 5.17)',
-  },
+  ...trainingArgumentDocs
+    .filter((info) => info.name !== 'evaluation_strategy' && !trainingArguments5.has(info.name))
+    .map((info) => ({
+      flag: info.name,
+      removedIn: '5.0.0',
+      replacement: replacements[info.name],
+      evidence: `not a TrainingArguments field in transformers ${trainingArguments517.transformers}: "Some specified arguments are not used by the HfArgumentParser" / "TrainingArguments.__init__() got an unexpected keyword argument '${info.name}'"`,
+    })),
 ];
 
 export const trainingArgumentFlags: ReadonlyMap<string, FlagInfo> = new Map(trainingArgumentDocs.map((info) => [info.name, info]));
@@ -238,9 +258,11 @@ export function compareVersions(a: string, b: string): number {
 
 export type ProgramKind = 'minicpmv' | 'qwen1' | 'qwen-sft' | 'hf' | 'unknown';
 
-export function programFlagCatalog(kind: ProgramKind): ReadonlyMap<string, FlagInfo> {
+/** Flags a program accepts: its own dataclass fields plus TrainingArguments (4.x list, plus the 5.17 fields from 5.0 on). */
+export function programFlagCatalog(kind: ProgramKind, transformersVersion?: string): ReadonlyMap<string, FlagInfo> {
   const own = kind === 'minicpmv' ? minicpmvFinetuneFlags : kind === 'qwen1' || kind === 'qwen-sft' ? qwenFinetuneFlags : [];
   const all = new Map(trainingArgumentFlags);
+  if (transformersVersion && compareVersions(transformersVersion, '5.0.0') >= 0) for (const [name, info] of trainingArguments5) if (!all.has(name)) all.set(name, info);
   for (const info of own) all.set(info.name, info);
   return all;
 }

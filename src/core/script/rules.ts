@@ -5,7 +5,7 @@ import { capabilityAtLeast, type GpuFacts } from '../gpu/nvidiaSmi';
 import type { Range } from '../lint/findings';
 import type { FixableFinding, TextFix } from '../lint/fixes';
 import { closest } from '../text/similar';
-import { compareVersions, minicpmvVideoEraFlags, programFlagCatalog, trainingArgumentChanges, trainingArgumentFlags, type ProgramKind } from './catalog';
+import { compareVersions, minicpmvVideoEraFlags, programFlagCatalog, trainingArgumentChanges, trainingArgumentFlags, trainingArguments5, type ProgramKind } from './catalog';
 import { readProgramArguments, type ProgramArguments } from './program';
 import { flagKey, lastFlag, parseShellScript, type FlagOccurrence, type LaunchCommand, type ShellScript, type Word } from './shell';
 
@@ -173,7 +173,7 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
 
   // ----- unknown / removed flags -----
   const version = options.transformersVersion;
-  const catalog = programFlagCatalog(kind);
+  const catalog = programFlagCatalog(kind, version);
   const declared = analysis.program && analysis.program.usesHfArgumentParser && analysis.program.fields.size ? analysis.program : undefined;
   const checkUnknown = !!declared || kind === 'minicpmv' || kind === 'qwen1';
   for (const flag of flags) {
@@ -182,11 +182,11 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
     const declaredHere = declared?.fields.has(key);
     if (change && !declaredHere && kind !== 'unknown') {
       if (version && compareVersions(version, change.removedIn) >= 0) {
-        const fixes = change.replacement === 'eval_strategy' ? [renameFlagFix(ctx, flag, change.replacement)] : key === 'logging_dir' ? [ctx.removeFlagLine(flag, `Remove --${flag.name}`)] : [];
+        const fixes = change.replacement === 'eval_strategy' ? [renameFlagFix(ctx, flag, change.replacement)] : change.replacement ? [] : [ctx.removeFlagLine(flag, `Remove --${flag.name}`)];
         ctx.add(
           change.flag === 'evaluation_strategy' ? 'SCRIPT-EVALSTRAT' : 'SCRIPT-UNKNOWN-ARG',
           'error',
-          `--${flag.name} was removed from TrainingArguments in transformers ${change.removedIn} (target has ${version}): the job stops at startup (${change.evidence}).${change.replacement ? ` Use --${change.replacement}.` : key === 'logging_dir' ? ' Remove it; TensorBoard logs go to <output_dir>/runs.' : ''}`,
+          `--${flag.name} is not accepted by transformers ${version} (removed in ${change.removedIn}): the job stops at startup; ${change.evidence}.${change.replacement ? ` Use --${change.replacement}.` : ' Remove it.'}`,
           flag.flagRange,
           fixes.filter((f): f is TextFix => !!f),
         );
@@ -204,7 +204,7 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
       }
     }
     if (!checkUnknown) continue;
-    const known = declared ? declared.fields.has(key) || (declared.extendsTrainingArguments && trainingArgumentFlags.has(key)) : catalog.has(key);
+    const known = declared ? declared.fields.has(key) || (declared.extendsTrainingArguments && (trainingArgumentFlags.has(key) || trainingArguments5.has(key))) : catalog.has(key);
     if (known) continue;
     if (kind === 'minicpmv' && minicpmvVideoEraFlags.has(key) && !declared) {
       ctx.add('SCRIPT-UNKNOWN-ARG', 'error', `--${flag.name} exists only in MiniCPM-V finetune.py of 2025-01-11..14 (video SFT, c5e82b1..4a087a8); other versions stop with "Some specified arguments are not used by the HfArgumentParser". Remove it unless your finetune.py declares it.`, flag.flagRange);

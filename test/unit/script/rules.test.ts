@@ -241,4 +241,15 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     assert.ok(rules(await lint(text)).includes('SCRIPT-SYNTAX'));
     assert.ok(!rules(await lint(minicpm({ lora_target_modules: '"llm\\..*layers\\.\\d+\\.self_attn\\.(q_proj|k_proj)"' }))).includes('SCRIPT-SYNTAX'));
   });
+
+  it('transformers 5: 4.x flags missing from the 5.17 TrainingArguments are errors, new 5.17 flags are accepted; fix removes a --logging_dir line', async () => {
+    const text = minicpm({ logging_dir: 'output/runs', overwrite_output_dir: 'true', no_cuda: 'false', project: 'demo' });
+    const v5 = await lint(text, { transformersVersion: '5.17.0' });
+    assert.deepEqual(v5.filter((f) => f.rule === 'SCRIPT-UNKNOWN-ARG').map((f) => f.message.split(' ')[0]), ['--logging_dir', '--overwrite_output_dir', '--no_cuda']);
+    assert.match(v5.find((f) => f.message.startsWith('--no_cuda'))!.message, /Use --use_cpu/);
+    const fixed = applyFix(text, v5.find((f) => f.message.startsWith('--logging_dir'))!);
+    assert.ok(!fixed.includes('--logging_dir') && fixed.split('\n').length === text.split('\n').length - 1);
+    const v4 = await lint(text, { transformersVersion: '4.51.2' });
+    assert.deepEqual(v4.filter((f) => f.rule === 'SCRIPT-UNKNOWN-ARG').map((f) => f.message.split(' ')[0]), ['--project']);
+  });
 });
