@@ -135,7 +135,8 @@ export async function lintShellScript(text: string, options: ScriptLintOptions):
         return undefined;
       }
     });
-  for (const range of script.syntaxErrors.slice(0, 5)) {
+  // Syntax errors only matter here for scripts that launch training; other shell scripts are not ours to judge.
+  for (const range of script.launches.length ? script.syntaxErrors.slice(0, 5) : []) {
     ctx.add('SCRIPT-SYNTAX', 'error', 'bash cannot parse this part of the script (check quotes, parentheses and line continuations; regexes such as --lora_target_modules must be quoted).', range);
   }
   const analyses: LaunchAnalysis[] = [];

@@ -18,11 +18,14 @@ const GiB = 1024 ** 3;
 
 type Kind = 'script' | 'deepspeed' | 'python';
 
+/** DeepSpeed configs named by open scripts' --deepspeed flags, whatever their file name. */
+const referencedConfigs = new Set<string>();
+
 function kindOf(document: vscode.TextDocument): Kind | undefined {
   if (document.uri.scheme !== 'file' && document.uri.scheme !== 'untitled') return undefined;
   const name = document.fileName;
   if (document.languageId === 'shellscript' || /\.(sh|bash)$/i.test(name)) return 'script';
-  if (/\.json$/i.test(name) && isDeepSpeedConfigName(name)) return 'deepspeed';
+  if (/\.json$/i.test(name) && (isDeepSpeedConfigName(name) || referencedConfigs.has(name))) return 'deepspeed';
   if (document.languageId === 'python' || /\.py$/i.test(name)) return 'python';
   return undefined;
 }
@@ -77,6 +80,14 @@ export function registerScriptLint({ log, settings }: FeatureContext): vscode.Di
           readText: (file) => openText(file),
         });
         findings = script.findings;
+        for (const analysis of script.launches) {
+          const config = analysis.deepspeed?.path;
+          if (config && !referencedConfigs.has(config)) {
+            referencedConfigs.add(config);
+            const open = vscode.workspace.textDocuments.find((d) => d.fileName === config);
+            if (open) schedule(open);
+          }
+        }
       } else if (kind === 'deepspeed') {
         findings = lintDeepSpeedConfig(text).findings;
       } else {
@@ -142,7 +153,8 @@ export function registerScriptLint({ log, settings }: FeatureContext): vscode.Di
   const selector: vscode.DocumentSelector = [
     { scheme: 'file', language: 'shellscript' },
     { scheme: 'file', pattern: '**/*.sh' },
-    { scheme: 'file', pattern: '**/{ds_config*,zero*,deepspeed*}.json' },
+    { scheme: 'file', language: 'json' },
+    { scheme: 'file', language: 'jsonc' },
     { scheme: 'file', language: 'python' },
   ];
 
