@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lintDeepSpeedConfig, type DeepSpeedFacts } from '../deepspeed/config';
 import { capabilityAtLeast, type GpuFacts } from '../gpu/nvidiaSmi';
-import type { Range } from '../lint/findings';
+import type { Finding, Range } from '../lint/findings';
 import type { FixableFinding, TextFix } from '../lint/fixes';
 import { closest } from '../text/similar';
 import { compareVersions, minicpmvVideoEraFlags, programFlagCatalog, trainingArgumentChanges, trainingArgumentFlags, trainingArguments5, type ProgramKind } from './catalog';
@@ -18,6 +18,11 @@ export interface ScriptLintOptions {
   gpuSource?: string;
   /** transformers version on the target, when known ("4.51.2", "5.17.0"). */
   transformersVersion?: string;
+  /**
+   * Lints a dataset the script names (--data_path, --eval_data_path), e.g. with the dataset linter of
+   * src/core/lint/registry.ts; its errors are summarised on the flag's value. Not given: existence only.
+   */
+  lintDataset?(absolutePath: string): Promise<Finding[]>;
   /** Reads a file; undefined when it does not exist. Defaults to the file system. */
   readText?(absolutePath: string): string | undefined;
 }
@@ -360,6 +365,15 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
     if (!exists) {
       const what = flagKey(flag.name) === 'deepspeed' ? 'DeepSpeed config' : 'dataset';
       ctx.add('SCRIPT-FILE-MISSING', 'error', `${what} ${value}${via ? ` (from ${via})` : ''} not found relative to the launch folder ${options.launchDir}: the job fails when it opens it (FileNotFoundError). Fix the path or launch from the folder that holds it.`, flag.value!.range);
+    } else if (flagKey(flag.name) !== 'deepspeed' && options.lintDataset) {
+      try {
+        const errors = (await options.lintDataset(absolute)).filter((f) => f.severity === 'error');
+        if (errors.length) {
+          ctx.add('SCRIPT-DATASET', 'error', `dataset ${value}${via ? ` (from ${via})` : ''} has ${errors.length} error(s), first at line ${errors[0].range.start.line + 1}: ${errors[0].rule} ${errors[0].message}`, flag.value!.range);
+        }
+      } catch (error) {
+        ctx.add('SCRIPT-DATASET', 'warning', `dataset ${value} could not be linted: ${(error as Error).message}`, flag.value!.range);
+      }
     }
   }
   if (dsFlag?.value?.text) {

@@ -252,4 +252,21 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     const v4 = await lint(text, { transformersVersion: '4.51.2' });
     assert.deepEqual(v4.filter((f) => f.rule === 'SCRIPT-UNKNOWN-ARG').map((f) => f.message.split(' ')[0]), ['--project']);
   });
+
+  it('summarises dataset errors when a dataset linter is given (SCRIPT-DATASET)', async () => {
+    const all: Record<string, string> = { ...files };
+    const seen: string[] = [];
+    const result = await lintShellScript(minicpm(), {
+      launchDir,
+      gpu: a100x8,
+      readText: (p) => all[p],
+      lintDataset: async (file) => {
+        seen.push(file);
+        return file.endsWith('train.json') ? [{ rule: 'DS-ROLE-VALUES', severity: 'error', message: 'role "human" is not user/assistant', range: { start: { line: 4, character: 0 }, end: { line: 4, character: 5 } } }] : [];
+      },
+    });
+    assert.deepEqual(seen, ['/ws/data/train.json', '/ws/data/eval.json']);
+    const f = result.findings.find((x) => x.rule === 'SCRIPT-DATASET')!;
+    assert.match(f.message, /dataset data\/train.json has 1 error\(s\), first at line 5: DS-ROLE-VALUES/);
+  });
 });
