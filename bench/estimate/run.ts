@@ -93,3 +93,10 @@ for (const [method, gpus, reportedGiB] of [['lora', 2, 14.4], ['lora', 8, 13.1],
   const reported = reportedGiB * GiB;
   console.log(`MiniCPM-Llama3-V-2.5 ${method} ZeRO-3+offload ${gpus} GPUs (finetune readme)`.padEnd(58), `${reportedGiB.toFixed(2)}G`.padStart(10), `${(e.peakBytesPerGpu / GiB).toFixed(2)}G`.padStart(10), pct((e.peakBytesPerGpu - reported) / reported).padStart(8));
 }
+// The earlier MiniCPM-V table (f592fed..8d9c86a): ZeRO-2 + gradient checkpointing, length 2048, batch 1.
+for (const [method, gpus, reportedGiB] of [['lora', 2, 31.2], ['lora', 4, 29.3], ['lora', 8, 28.4], ['full', 4, 75.0], ['full', 8, 51.2]] as const) {
+  const e = estimateMemory({ model: llama3v, method, loraRank: 64, precision: 'bf16', seqLen: 2048, gradientCheckpointing: true, deepspeed: true, zeroStage: 2, gpus, tuneVision: true, tuneLlm: true });
+  const reported = reportedGiB * GiB;
+  console.log(`MiniCPM-Llama3-V-2.5 ${method} ZeRO-2 ${gpus} GPUs (finetune readme, May 2024)`.padEnd(58), `${reportedGiB.toFixed(2)}G`.padStart(10), `${(e.peakBytesPerGpu / GiB).toFixed(2)}G`.padStart(10), pct((e.peakBytesPerGpu - reported) / reported).padStart(8));
+}
+

@@ -132,19 +132,27 @@ export function estimateMemory(input: EstimateInput): Estimate {
   const optBytesPerParam = (dtypeBytes: number) => (input.optimizer === 'adamw-8bit' ? 2 : input.optimizer === 'sgd' ? 0 : 2 * dtypeBytes);
   let gradients: number;
   let optimizer: number;
+  // fp32 copy of the gradient partition that DeepSpeed's mixed-precision optimizer steps on (partitioned from stage 1).
+  let fp32GradPartition = 0;
   if (input.deepspeed && half) {
     // DeepSpeed mixed precision: 16-bit weights/grads on the GPU, fp32 master weights + fp32 Adam states in the optimizer.
     gradients = fullTrainable * 2 + loraParams * 4;
     optimizer = trainable * (4 + optBytesPerParam(4));
+    fp32GradPartition = fullTrainable * 4;
   } else {
     gradients = fullTrainable * weightBytes + loraParams * 4;
     optimizer = fullTrainable * optBytesPerParam(weightBytes) + loraParams * optBytesPerParam(4);
   }
-  if (stage >= 1) optimizer /= gpus;
+  if (stage >= 1) {
+    optimizer /= gpus;
+    fp32GradPartition /= gpus;
+  }
   if (stage >= 2) gradients /= gpus;
+  gradients += fp32GradPartition;
   if (stage >= 3) weights /= gpus;
   if (offload === 'optimizer' || offload === 'all') {
     optimizer = 0;
+    gradients -= fp32GradPartition;
     notes.push('Optimizer states and master weights offloaded to CPU RAM.');
   }
   if (offload === 'all' && stage >= 3) {
@@ -179,7 +187,8 @@ export function estimateMemory(input: EstimateInput): Estimate {
   const embeddingBackward = fullTrainable >= p.embedding && (input.method === 'full' ? tuneLlm : m.family === 'minicpmv') ? p.embedding * 4 / (stage >= 2 ? gpus : 1) : 0;
   let dsBuffers = 0;
   if (input.deepspeed && stage >= 2) dsBuffers += 2 * Math.min(2e8, trainable) * 2; // reduce + allgather buckets
-  if (input.deepspeed && stage >= 3) dsBuffers += 2 * ((p.layerLinear / m.numLayers) * 2); // prefetched layers
+  // ZeRO-3 gathers parameters on use and keeps up to stage3_max_live_parameters (1e9 in the shipped configs) resident.
+  if (input.deepspeed && stage >= 3) dsBuffers += Math.min(1e9, p.total) * 2;
   const allocatorPeak = weights + optimizer + Math.max(activations, gradients + embeddingBackward) + dsBuffers;
   const overhead = cudaContextBytes + allocatorPeak * fragmentation + dsBuffers;
   const peak = allocatorPeak + cudaContextBytes + allocatorPeak * fragmentation;
