@@ -1,7 +1,7 @@
 """Peak memory of training a SigLIP-400M-shaped vision encoder (MiniCPM-V's vpm) on N 448x448 slices, to check
-Not run yet (the GPU machine was not available again in the session that wrote it); its output would go to
-bench/estimate/vision.json.
-the estimator's vision-activation term. Random init, no downloads. Usage: python measure_vision.py OUT.json"""
+the estimator's vision-activation term. Random init, no downloads. Usage: python measure_vision.py OUT.json
+Not run yet (the GPU machine was not lent again in the session that wrote it); its output belongs in
+bench/estimate/vision.json."""
 import gc, json, sys, time
 import torch
 from transformers import SiglipVisionConfig, SiglipVisionModel
