@@ -23,7 +23,9 @@ export interface ScriptLintOptions {
    * src/core/lint/registry.ts; its errors are summarised on the flag's value. Not given: existence only.
    */
   lintDataset?(absolutePath: string): Promise<Finding[]>;
-  /** Reads a file; undefined when it does not exist. Defaults to the file system. */
+  /** Whether a file exists (datasets are not read). Defaults to the file system. */
+  fileExists?(absolutePath: string): boolean;
+  /** Reads a small file (DeepSpeed config, finetune.py); undefined when it does not exist. Defaults to the file system. */
   readText?(absolutePath: string): string | undefined;
 }
 
@@ -360,7 +362,8 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
   for (const flag of fileFlags) {
     const value = flag.value!.text!;
     const absolute = path.resolve(options.launchDir, value);
-    const exists = readText(absolute) !== undefined || existsSync(absolute);
+    // Datasets can be gigabytes: check existence only; the DeepSpeed config is read below anyway.
+    const exists = options.fileExists ? options.fileExists(absolute) : existsSync(absolute);
     const via = flag.value!.vars.at(-1);
     if (!exists) {
       const what = flagKey(flag.name) === 'deepspeed' ? 'DeepSpeed config' : 'dataset';

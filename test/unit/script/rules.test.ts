@@ -41,7 +41,7 @@ const files: Record<string, string> = {
 
 async function lint(text: string, extra: { gpu?: GpuFacts; transformersVersion?: string; files?: Record<string, string> } = {}): Promise<FixableFinding[]> {
   const all = { ...files, ...extra.files };
-  const result = await lintShellScript(text, { launchDir, gpu: extra.gpu ?? a100x8, transformersVersion: extra.transformersVersion, readText: (p) => all[p] });
+  const result = await lintShellScript(text, { launchDir, gpu: extra.gpu ?? a100x8, transformersVersion: extra.transformersVersion, readText: (p) => all[p], fileExists: (p) => all[p] !== undefined });
   return result.findings;
 }
 
@@ -260,6 +260,7 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
       launchDir,
       gpu: a100x8,
       readText: (p) => all[p],
+      fileExists: (p) => all[p] !== undefined,
       lintDataset: async (file) => {
         seen.push(file);
         return file.endsWith('train.json') ? [{ rule: 'DS-ROLE-VALUES', severity: 'error', message: 'role "human" is not user/assistant', range: { start: { line: 4, character: 0 }, end: { line: 4, character: 5 } } }] : [];
