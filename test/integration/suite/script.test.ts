@@ -130,3 +130,80 @@ describe('script lint, quick fixes, hovers and memory estimate', () => {
     await waitFor('Q-8BIT-HALFCHAR to clear', () => (ours(document.uri).some((d) => d.code === 'Q-8BIT-HALFCHAR') ? undefined : true));
   });
 });
+
+/** A MiniCPM-V LoRA script (launched from the workspace, where data/ and ds_config_zero2.json exist) with changes. */
+function scriptWith(vars: Record<string, string>, flags: string): string {
+  const v = { GPUS_PER_NODE: '2', MODEL: 'openbmb/MiniCPM-V-2_6', LLM_TYPE: 'qwen', ...vars };
+  return [
+    ...Object.entries(v).map(([k, val]) => `${k}="${val}"`),
+    'torchrun --nproc_per_node $GPUS_PER_NODE finetune.py \\',
+    '    --model_name_or_path $MODEL --llm_type $LLM_TYPE \\',
+    '    --data_path data/train.json --eval_data_path data/eval.json \\',
+    `    ${flags} \\`,
+    '    --output_dir output/lora \\',
+    '    --deepspeed ds_config_zero2.json',
+    '',
+  ].join('\n');
+}
+
+describe('every script quick fix, applied in the editor', () => {
+  const cases: Array<{ rule: string; vars?: Record<string, string>; flags: string; fix: RegExp; expect: RegExp; settings?: Record<string, unknown> }> = [
+    { rule: 'SCRIPT-LORA-TUNELLM', flags: '--bf16 true --use_lora true --tune_vision true', fix: /Add --tune_llm false/, expect: /--use_lora true --tune_llm false --tune_vision/ },
+    { rule: 'SCRIPT-LORA-TUNELLM', flags: '--bf16 true --use_lora true --tune_llm true', fix: /Set --tune_llm false/, expect: /--use_lora true --tune_llm false \\/ },
+    { rule: 'Q-TUNEVISION', vars: { MODEL: 'openbmb/MiniCPM-V-2_6-int4' }, flags: '--bf16 true --use_lora true --tune_llm false --tune_vision true', fix: /Set --tune_vision false/, expect: /--tune_vision false \\/ },
+    { rule: 'Q-PURE', vars: { MODEL: 'openbmb/MiniCPM-V-2_6-int4' }, flags: '--bf16 true --use_lora false --tune_llm false --tune_vision false', fix: /Set --use_lora true/, expect: /--use_lora true --tune_llm false/ },
+    { rule: 'SCRIPT-GPUS', vars: { GPUS_PER_NODE: '16' }, flags: '--bf16 true --use_lora true --tune_llm false', fix: /Set GPUS_PER_NODE to 8/, expect: /^GPUS_PER_NODE="8"$/m },
+    { rule: 'SCRIPT-FP16-NAN', flags: '--fp16 true --bf16 false --use_lora true --tune_llm false', fix: /Use bf16 instead of fp16/, expect: /--fp16 false --bf16 true/ },
+    { rule: 'SCRIPT-UNKNOWN-ARG', flags: '--bf16 true --use_lora true --tune_llm false --tune_visoin true', fix: /Rename to --tune_vision/, expect: /--tune_llm false --tune_vision true/ },
+    {
+      rule: 'SCRIPT-PRECISION',
+      flags: '--bf16 true --fp16 false --use_lora true --tune_llm false',
+      fix: /Use fp16 instead of bf16/,
+      expect: /--bf16 false --fp16 true/,
+      settings: { 'gpu.default': { name: 'Tesla V100-SXM2-32GB', memoryGiB: 32, computeCapability: '7.0', count: 8 } },
+    },
+    {
+      rule: 'SCRIPT-UNKNOWN-ARG',
+      flags: '--bf16 true --use_lora true --tune_llm false \\\n    --logging_dir output/runs',
+      fix: /Remove --logging_dir/,
+      expect: /^(?![\s\S]*logging_dir)/,
+      settings: { 'script.transformersVersion': '5.17.0' },
+    },
+  ];
+
+  const config = () => vscode.workspace.getConfiguration('finetuneWorkbench');
+
+  for (const [index, c] of cases.entries()) {
+    it(`${c.rule}: ${c.fix.source}`, async () => {
+      for (const [key, value] of Object.entries(c.settings ?? {})) await config().update(key, value, vscode.ConfigurationTarget.Workspace);
+      try {
+        const file = workspacePath(`fix_case_${index}.sh`);
+        writeFileSync(file, scriptWith(c.vars ?? {}, c.flags));
+        const document = await vscode.workspace.openTextDocument(file);
+        const diagnostic = await waitFor(`${c.rule} with a fix on ${path.basename(file)}`, async () => {
+          const found = ours(document.uri).filter((d) => d.code === c.rule);
+          for (const d of found) {
+            const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', document.uri, d.range, vscode.CodeActionKind.QuickFix.value);
+            if (actions.some((a) => c.fix.test(a.title))) return d;
+          }
+          return undefined;
+        });
+        const before = document.getText();
+        await applyFix(document, diagnostic, c.fix);
+        const after = document.getText();
+        assert.match(after, c.expect);
+        // The fix changes only what it says: the rest of the script is untouched.
+        // Lines removed plus lines added (as multisets), so a deleted line counts once.
+        const counts = new Map<string, number>();
+        for (const line of before.split('\n')) counts.set(line, (counts.get(line) ?? 0) + 1);
+        for (const line of after.split('\n')) counts.set(line, (counts.get(line) ?? 0) - 1);
+        const changedLines = [...counts.values()].reduce((n, v) => n + Math.abs(v), 0);
+        assert.ok(changedLines <= 2, `${changedLines} lines changed`);
+        await waitFor(`${c.rule} to clear`, () => (ours(document.uri).some((d) => d.code === c.rule && d.message === diagnostic.message) ? undefined : true));
+      } finally {
+        for (const key of Object.keys(c.settings ?? {})) await config().update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      }
+    });
+  }
+});
+
