@@ -146,6 +146,14 @@ export async function lintShellScript(text: string, options: ScriptLintOptions):
   for (const range of script.launches.length ? script.syntaxErrors.slice(0, 5) : []) {
     ctx.add('SCRIPT-SYNTAX', 'error', 'bash cannot parse this part of the script (check quotes, parentheses and line continuations; regexes such as --lora_target_modules must be quoted).', range);
   }
+  if (script.launches.length && script.bashOnly.length && script.shebang !== 'bash' && script.shebang !== 'zsh') {
+    ctx.add(
+      'QWEN1-BASH',
+      script.shebang === 'sh' || script.shebang === 'dash' ? 'error' : 'warning',
+      `This script uses bash-only syntax ([[ ]], function, <( )) ${script.shebang ? `but its first line runs ${script.shebang}` : 'and has no #!/bin/bash line'}: run with sh it fails ("[[: not found" / syntax error). Start it with #!/bin/bash and run it with bash.`,
+      script.bashOnly[0],
+    );
+  }
   const analyses: LaunchAnalysis[] = [];
   for (const launch of script.launches) {
     if (launch.launcher === 'python' && !/\.py$/.test(launch.program?.text ?? '') && !launch.programFlags.length) continue;

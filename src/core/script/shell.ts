@@ -79,6 +79,10 @@ export interface ShellScript {
   launches: LaunchCommand[];
   /** Ranges tree-sitter could not parse (the rest of the script is still analysed). */
   syntaxErrors: Range[];
+  /** Bash-only constructs (`[[ ]]`, `function name`, `<( )`) that POSIX sh rejects. */
+  bashOnly: Range[];
+  /** The interpreter the first line names (`bash`, `sh`), if any. */
+  shebang?: string;
 }
 
 const launcherValueless: Record<LauncherKind, ReadonlySet<string>> = {
@@ -96,6 +100,7 @@ class Analyzer {
   readonly assignments: VariableDefinition[] = [];
   readonly launches: LaunchCommand[] = [];
   readonly syntaxErrors: Range[] = [];
+  readonly bashOnly: Range[] = [];
   /** Values keep their unknown parts, so `"--nnodes $NNODES --nproc $(nproc)"` still yields the known words. */
   private readonly env = new Map<string, { def: VariableDefinition; value: Expanded }>();
   /** [start, end) offsets of assignment values, to map expanded words back into them. */
@@ -112,6 +117,10 @@ class Analyzer {
   private walk(node: SyntaxNode, conditional: boolean): void {
     if (node.type === 'ERROR' || node.isMissing) {
       this.syntaxErrors.push(this.lines.range(node.startIndex, Math.max(node.endIndex, node.startIndex + 1)));
+    }
+    const first = node.child(0);
+    if ((node.type === 'test_command' && first?.type === '[[') || (node.type === 'function_definition' && first?.type === 'function') || node.type === 'process_substitution') {
+      this.bashOnly.push(this.lines.range(node.startIndex, first && node.type !== 'process_substitution' ? first.endIndex : node.endIndex));
     }
     switch (node.type) {
       case 'variable_assignment':
@@ -552,7 +561,8 @@ export async function parseShellScript(text: string): Promise<ShellScript> {
   try {
     const analyzer = new Analyzer(text);
     analyzer.run(tree.rootNode);
-    return { text, lines: analyzer.lines, assignments: analyzer.assignments, launches: analyzer.launches, syntaxErrors: analyzer.syntaxErrors };
+    const shebang = /^#!\s*(?:\S*\/)?(?:env\s+)?(\w+)/.exec(text)?.[1];
+    return { text, lines: analyzer.lines, assignments: analyzer.assignments, launches: analyzer.launches, syntaxErrors: analyzer.syntaxErrors, bashOnly: analyzer.bashOnly, shebang };
   } finally {
     tree.delete();
     parser.delete();

@@ -270,4 +270,12 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     const f = result.findings.find((x) => x.rule === 'SCRIPT-DATASET')!;
     assert.match(f.message, /dataset data\/train.json has 1 error\(s\), first at line 5: DS-ROLE-VALUES/);
   });
+
+  it('QWEN1-BASH: bash-only syntax in a script that sh would run', async () => {
+    const body = 'while [[ "$1" != "" ]]; do shift; done\ntorchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen-7B-Chat --data_path data/train.json --output_dir o\n';
+    assert.equal((await lint(`#!/bin/sh\n${body}`)).find((f) => f.rule === 'QWEN1-BASH')?.severity, 'error');
+    assert.equal((await lint(body)).find((f) => f.rule === 'QWEN1-BASH')?.severity, 'warning');
+    assert.ok(!rules(await lint(`#!/bin/bash\n${body}`)).includes('QWEN1-BASH'));
+    assert.ok(!rules(await lint(`#!/usr/bin/env bash\n${body}`)).includes('QWEN1-BASH'));
+  });
 });
