@@ -102,7 +102,7 @@ class Analyzer {
   readonly syntaxErrors: Range[] = [];
   readonly bashOnly: Range[] = [];
   /** Values keep their unknown parts, so `"--nnodes $NNODES --nproc $(nproc)"` still yields the known words. */
-  private readonly env = new Map<string, { def: VariableDefinition; value: Expanded }>();
+  private readonly env = new Map<string, { def: VariableDefinition; value: Expanded; elements?: Expanded[] }>();
   /** [start, end) offsets of assignment values, to map expanded words back into them. */
   private readonly valueSpans: Array<[number, number]> = [];
 
@@ -165,7 +165,18 @@ class Analyzer {
     let value: Expanded;
     let valueStart = node.endIndex;
     let valueEnd = node.endIndex;
-    if (valueNode) {
+    let elements: Expanded[] | undefined;
+    if (valueNode?.type === 'array') {
+      // ARGS=(--a "b c") and ARGS+=(...): one entry per element; "${ARGS[@]}" expands to these words.
+      const appended = kids(node).some((c) => c.type === '+=');
+      elements = [...(appended ? (this.env.get(name)?.elements ?? []) : []), ...named(valueNode).map((element) => {
+        const [s, e] = innerSpan(element);
+        this.valueSpans.push([s, e]);
+        return this.expand(element, true);
+      })];
+      [valueStart, valueEnd] = [valueNode.startIndex + 1, Math.max(valueNode.startIndex + 1, valueNode.endIndex - 1)];
+      value = elements[0] ?? { chars: [], src: [], split: [], via: [] };
+    } else if (valueNode) {
       value = this.expand(valueNode, true);
       [valueStart, valueEnd] = innerSpan(valueNode);
       this.valueSpans.push([valueStart, valueEnd]);
@@ -174,7 +185,7 @@ class Analyzer {
     }
     const def: VariableDefinition = {
       name,
-      value: isKnown(value) ? value.chars.join('') : undefined,
+      value: elements ? (elements.every(isKnown) ? elements.map((e) => e.chars.join('')).join(' ') : undefined) : isKnown(value) ? value.chars.join('') : undefined,
       nameRange: this.lines.range(nameNode.startIndex, nameNode.endIndex),
       valueRange: this.lines.range(valueStart, valueEnd),
       range: this.lines.range(node.startIndex, node.endIndex),
@@ -186,7 +197,7 @@ class Analyzer {
     // An assignment that may not run (inside if/case/loop) and whose value is unknown, such as `MODEL=$1` in an
     // argument loop, keeps the known default rather than making it unknown.
     if (!(conditional && def.value === undefined && previous?.def.value !== undefined)) {
-      this.env.set(name, { def, value });
+      this.env.set(name, { def, value, elements });
     }
     return def;
   }
@@ -220,9 +231,10 @@ class Analyzer {
     const useRange = this.lines.range(node.startIndex, node.endIndex);
     const known = isKnown(expanded);
     let range = useRange;
-    if (known && expanded.src.length) {
-      const min = Math.min(...expanded.src);
-      const max = Math.max(...expanded.src);
+    const sources = expanded.src.filter((x) => x >= 0);
+    if (known && sources.length) {
+      const min = Math.min(...sources);
+      const max = Math.max(...sources);
       const inCommand = min >= node.startIndex && max < node.endIndex;
       const inOneAssignment = this.valueSpans.some(([s, e]) => min >= s && max < e);
       if (inCommand || inOneAssignment) range = this.lines.range(min, max + 1);
@@ -459,8 +471,35 @@ class Analyzer {
     return true;
   }
 
+  /** ${A[@]} / ${A[*]}: every element, each its own word for [@]; ${A[n]}: one element. */
+  private arrayExpansion(subscript: SyntaxNode, out: Expanded, quoted: boolean): void {
+    const name = named(subscript).find((c) => c.type === 'variable_name')?.text;
+    const index = subscript.childForFieldName('index')?.text ?? named(subscript)[1]?.text;
+    const entry = name ? this.env.get(name) : undefined;
+    const elements = entry?.elements ?? (entry ? [entry.value] : undefined);
+    if (!name || !elements || index === undefined) {
+      push(out, '\uFFFD', -1, false, name ? [name] : []);
+      return;
+    }
+    const pick = index === '@' || index === '*' ? elements : /^\d+$/.test(index) ? elements.slice(Number(index), Number(index) + 1) : undefined;
+    if (!pick) {
+      push(out, '\uFFFD', -1, false, [name]);
+      return;
+    }
+    pick.forEach((element, i) => {
+      // A word boundary between elements (for "${A[*]}" bash joins with a space into one word instead).
+      if (i > 0) push(out, ' ', -1, index === '@' || !quoted, [name]);
+      for (let k = 0; k < element.chars.length; k++) push(out, element.chars[k], element.src[k], !quoted, [name, ...element.via[k]]);
+    });
+  }
+
   private parameterExpansion(node: SyntaxNode, out: Expanded, quoted: boolean): void {
     const children = kids(node);
+    const subscript = children.find((c) => c.type === 'subscript');
+    if (subscript && children.length === 3) {
+      this.arrayExpansion(subscript, out, quoted);
+      return;
+    }
     const nameNode = children.find((c) => c.type === 'variable_name');
     const opIndex = children.findIndex((c) => [':-', '-', ':=', '=', ':+', '+', ':?', '?'].includes(c.type));
     if (!nameNode) {
@@ -521,8 +560,9 @@ function varsOf(e: Expanded): string[] {
   return [...new Set(e.via.flat())];
 }
 
+/** Unknown parts are marked with U+FFFD (source -1); a joining space of "${A[*]}" also has no source but is known. */
 function isKnown(e: Expanded): boolean {
-  return !e.src.includes(-1);
+  return !e.chars.includes('\uFFFD');
 }
 
 function slice(e: Expanded, start: number, end: number): Expanded {

@@ -117,4 +117,16 @@ describe('shell script parsing (tree-sitter-bash)', () => {
     assert.ok(script.syntaxErrors.length > 0);
     assert.equal(script.launches.at(-1)?.programFlags[0].value?.text, '1');
   });
+
+  it('expands arrays: ARGS=(...), ARGS+=(...), "${ARGS[@]}" word by word, ${ARGS[1]}', async () => {
+    const text = 'ARGS=(--model_name_or_path "my model" --learning_rate 1e-5)\nARGS+=(--bf16 true)\ntorchrun train.py "${ARGS[@]}" --x "${ARGS[1]}" --y ${ARGS[1]}\n';
+    const script = await parseShellScript(text);
+    const flags = script.launches[0].programFlags.map((f) => [f.name, f.value?.text]);
+    assert.deepEqual(flags, [['model_name_or_path', 'my model'], ['learning_rate', '1e-5'], ['bf16', 'true'], ['x', 'my model'], ['y', 'my']]);
+    const model = script.launches[0].programFlags[0];
+    assert.equal(textAt(script, model.flagRange), '--model_name_or_path');
+    assert.equal(textAt(script, model.value!.range), 'my model');
+    assert.equal(model.value!.range.start.line, 0);
+    assert.equal(script.assignments.at(-1)?.value, '--model_name_or_path my model --learning_rate 1e-5 --bf16 true');
+  });
 });
