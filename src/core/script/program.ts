@@ -9,6 +9,10 @@ export interface ProgramArguments {
   usesHfArgumentParser: boolean;
   /** Keyword arguments passed to from_pretrained calls (e.g. init_vision), for SCRIPT-INITVISION. */
   fromPretrainedKeywords: Set<string>;
+  /** Parameter names of a `def training_step(...)` override, if the file has one (SCRIPT-TRAINER-VERSION). */
+  trainingStepParams?: string[];
+  /** 0-based line of that def. */
+  trainingStepLine?: number;
 }
 
 function walk(node: SyntaxNode, visit: (n: SyntaxNode) => void): void {
@@ -32,6 +36,15 @@ export async function readProgramArguments(text: string): Promise<ProgramArgumen
             if (arg?.type === 'keyword_argument') result.fromPretrainedKeywords.add(arg.childForFieldName('name')?.text ?? '');
           }
         }
+      }
+      if (node.type === 'function_definition' && node.childForFieldName('name')?.text === 'training_step') {
+        const params = node.childForFieldName('parameters');
+        result.trainingStepParams = (params?.namedChildren ?? []).map((p) => {
+          if (!p) return '';
+          if (p.type === 'identifier') return p.text;
+          return (p.childForFieldName('name') ?? p.namedChild(0))?.text ?? p.text;
+        });
+        result.trainingStepLine = node.startPosition.row;
       }
       if (node.type !== 'decorated_definition') return;
       const isDataclass = node.namedChildren.some((c) => c?.type === 'decorator' && /dataclass/.test(c.text));

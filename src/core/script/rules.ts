@@ -326,6 +326,20 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
         ctx.add('SCRIPT-UNUSED-LORA', 'info', `--${flag.name} is parsed but never used by MiniCPM-V finetune.py${key === 'lora_modules_to_save' ? ' (it hard-codes embed_tokens and resampler, plus vpm with --tune_vision true)' : ''}; it has no effect.`, flag.flagRange);
       }
     }
+    const trainerText = programPath ? readText(path.join(path.dirname(programPath), 'trainer.py')) : undefined;
+    if (trainerText !== undefined) {
+      const trainer = await readProgramArguments(trainerText).catch(() => undefined);
+      const params = trainer?.trainingStepParams;
+      const tooOld = !version || compareVersions(version, '4.46.0') >= 0;
+      if (params && !params.includes('num_items_in_batch') && !params.some((p) => p.startsWith('*')) && tooOld) {
+        ctx.add(
+          'SCRIPT-TRAINER-VERSION',
+          'warning',
+          `trainer.py (line ${trainer!.trainingStepLine! + 1}) overrides training_step(${params.join(', ')}) without num_items_in_batch, but ${version ? `transformers ${version}` : 'transformers 4.46 and newer'} call${version ? 's' : ''} training_step(model, inputs, num_items_in_batch): a TypeError at the first step. Use the current MiniCPM-V trainer.py (num_items_in_batch=None) or transformers 4.44.2 as pinned by that code.`,
+          launch.program!.useRange,
+        );
+      }
+    }
     if (analysis.program && analysis.program.fromPretrainedKeywords.has('init_vision') && model && !/minicpm-o/i.test(model)) {
       ctx.add('SCRIPT-INITVISION', 'error', `${launch.program?.text} passes init_vision/init_audio/init_tts to from_pretrained, which only MiniCPM-o 2.6 accepts: ${model} fails with "TypeError: __init__() got an unexpected keyword argument 'init_vision'". Remove those keyword arguments in finetune.py.`, modelFlag!.value!.range);
     }

@@ -278,4 +278,13 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     assert.ok(!rules(await lint(`#!/bin/bash\n${body}`)).includes('QWEN1-BASH'));
     assert.ok(!rules(await lint(`#!/usr/bin/env bash\n${body}`)).includes('QWEN1-BASH'));
   });
+
+  it('SCRIPT-TRAINER-VERSION: a trainer.py training_step without num_items_in_batch on newer transformers', async () => {
+    const old = 'class CPMTrainer(Trainer):\n    def training_step(self, model, inputs):\n        return 0\n';
+    const current = 'class CPMTrainer(Trainer):\n    def training_step(self, model, inputs, num_items_in_batch=None):\n        return 0\n';
+    const f = (await lint(minicpm(), { files: { '/ws/trainer.py': old } })).find((x) => x.rule === 'SCRIPT-TRAINER-VERSION');
+    assert.match(f!.message, /line 2\) overrides training_step\(self, model, inputs\)/);
+    assert.ok(!rules(await lint(minicpm(), { files: { '/ws/trainer.py': old }, transformersVersion: '4.44.2' })).includes('SCRIPT-TRAINER-VERSION'));
+    assert.ok(!rules(await lint(minicpm(), { files: { '/ws/trainer.py': current }, transformersVersion: '4.51.2' })).includes('SCRIPT-TRAINER-VERSION'));
+  });
 });
