@@ -1,34 +1,16 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { lintDeepSpeedConfig } from '../../core/deepspeed/config';
-import { estimateMemory, formatGiB, suggestFits, type Estimate, type FitSuggestion } from '../../core/estimate/estimate';
-import { estimateInputFromLaunch } from '../../core/estimate/fromScript';
+import { formatGiB } from '../../core/estimate/estimate';
 import type { GpuFacts } from '../../core/gpu/nvidiaSmi';
 import type { Range as CoreRange, Severity } from '../../core/lint/findings';
-import type { FixableFinding, TextFix } from '../../core/lint/fixes';
-import { findQuantizationCalls } from '../../core/python/quantization';
+import type { TextFix } from '../../core/lint/fixes';
+import type { LensInfo, LintKind } from '../../core/script/protocol';
 import { isDeepSpeedConfigName } from '../../core/script/linters';
-import { lintShellScript, type ScriptLintResult } from '../../core/script/rules';
 import type { FeatureContext } from '../shared/context';
-import { flagCompletions, hoverAt } from '../../core/script/assist';
+import { LintWorkerClient, StaleVersion } from './worker';
 
 const source = 'Finetune Workbench';
 const lintDelayMs = 300;
-const GiB = 1024 ** 3;
-
-type Kind = 'script' | 'deepspeed' | 'python';
-
-/** DeepSpeed configs named by open scripts' --deepspeed flags, whatever their file name. */
-const referencedConfigs = new Set<string>();
-
-function kindOf(document: vscode.TextDocument): Kind | undefined {
-  if (document.uri.scheme !== 'file' && document.uri.scheme !== 'untitled') return undefined;
-  const name = document.fileName;
-  if (document.languageId === 'shellscript' || /\.(sh|bash)$/i.test(name)) return 'script';
-  if (/\.json$/i.test(name) && (isDeepSpeedConfigName(name) || referencedConfigs.has(name))) return 'deepspeed';
-  if (document.languageId === 'python' || /\.py$/i.test(name)) return 'python';
-  return undefined;
-}
 
 function toRange(range: CoreRange): vscode.Range {
   return new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character);
@@ -49,117 +31,143 @@ function fixKey(range: vscode.Range, rule: string, message: string): string {
 interface DocumentState {
   version: number;
   fixes: Map<string, TextFix[]>;
-  script?: ScriptLintResult;
+  lenses: LensInfo[];
 }
 
-export function registerScriptLint({ log, settings }: FeatureContext): vscode.Disposable {
+/**
+ * Diagnostics, quick fixes, hovers, flag completion and the memory CodeLens for finetune scripts, DeepSpeed configs
+ * and Python files. Parsing and rules run in a worker thread (dist/workers/scriptLint.js); this is the thin shell.
+ */
+export function registerScriptLint({ extension, log, settings }: FeatureContext): vscode.Disposable {
   const diagnostics = vscode.languages.createDiagnosticCollection('finetuneWorkbench.script');
+  const worker = new LintWorkerClient(path.join(extension.extensionPath, 'dist', 'workers', 'scriptLint.js'), log);
   const states = new Map<string, DocumentState>();
+  const inFlight = new Map<string, { version: number; done: Promise<void> }>();
   const timers = new Map<string, NodeJS.Timeout>();
   const lensChanged = new vscode.EventEmitter<void>();
+  /** DeepSpeed configs named by open scripts' --deepspeed flags, whatever their file name. */
+  const referencedConfigs = new Set<string>();
 
-  const gpuFor = (uri: vscode.Uri): GpuFacts => settings.get('gpu.default', uri);
+  // A plain copy: configuration values are proxies that cannot be posted to a worker (DataCloneError).
+  const gpuFor = (uri: vscode.Uri): GpuFacts => {
+    const { name, memoryGiB, computeCapability, count } = settings.get('gpu.default', uri);
+    return { name: String(name), memoryGiB: Number(memoryGiB), computeCapability: String(computeCapability), count: Number(count) };
+  };
 
-  async function lint(document: vscode.TextDocument): Promise<void> {
+  function kindOf(document: vscode.TextDocument): LintKind | undefined {
+    if (document.uri.scheme !== 'file') return undefined;
+    const name = document.fileName;
+    if (document.languageId === 'shellscript' || /\.(sh|bash)$/i.test(name)) return 'script';
+    if (/\.json$/i.test(name) && (isDeepSpeedConfigName(name) || referencedConfigs.has(name))) return 'deepspeed';
+    if (document.languageId === 'python' || /\.py$/i.test(name)) return 'python';
+    return undefined;
+  }
+
+  async function analyze(document: vscode.TextDocument): Promise<void> {
     const kind = kindOf(document);
     if (!kind) return;
     const key = document.uri.toString();
     const version = document.version;
-    const text = document.getText();
-    let findings: FixableFinding[] = [];
-    let script: ScriptLintResult | undefined;
+    const gpu = gpuFor(document.uri);
+    // Unsaved text of other open files the script may name (its DeepSpeed config, finetune.py).
+    const openFiles: Record<string, string> = {};
+    for (const d of vscode.workspace.textDocuments) if (d.isDirty && d.uri.scheme === 'file' && d !== document) openFiles[d.fileName] = d.getText();
+    let response;
     try {
-      if (kind === 'script') {
-        const transformersVersion = settings.get('script.transformersVersion', document.uri) || undefined;
-        const gpu = gpuFor(document.uri);
-        script = await lintShellScript(text, {
-          launchDir: path.dirname(document.fileName),
-          gpu,
-          gpuSource: `gpu.default setting: ${gpu.count}× ${gpu.name}`,
-          transformersVersion,
-          readText: (file) => openText(file),
-        });
-        findings = script.findings;
-        for (const analysis of script.launches) {
-          const config = analysis.deepspeed?.path;
-          if (config && !referencedConfigs.has(config)) {
-            referencedConfigs.add(config);
-            const open = vscode.workspace.textDocuments.find((d) => d.fileName === config);
-            if (open) schedule(open);
-          }
-        }
-      } else if (kind === 'deepspeed') {
-        findings = lintDeepSpeedConfig(text).findings;
-      } else {
-        findings = (await findQuantizationCalls(text)).findings;
-      }
+      response = await worker.request({
+        op: 'analyze',
+        uri: key,
+        version,
+        kind,
+        fileName: document.fileName,
+        text: document.getText(),
+        gpu,
+        gpuSource: `gpu.default setting: ${gpu.count}× ${gpu.name}`,
+        transformersVersion: settings.get('script.transformersVersion', document.uri) || undefined,
+        openFiles,
+      });
     } catch (error) {
-      log.error(`lint of ${document.fileName} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      log.error(`lint of ${document.fileName} failed: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
     // A newer edit arrived while this one ran: its own run publishes.
     if (document.isClosed || document.version !== version) return;
     const fixes = new Map<string, TextFix[]>();
-    const result = findings.map((finding) => {
-      const range = toRange(finding.range);
-      const diagnostic = new vscode.Diagnostic(range, finding.message, severities[finding.severity]);
-      diagnostic.source = source;
-      diagnostic.code = finding.rule;
-      if (finding.fixes?.length) fixes.set(fixKey(range, finding.rule, finding.message), finding.fixes);
-      return diagnostic;
-    });
-    states.set(key, { version, fixes, script });
-    diagnostics.set(document.uri, result);
+    diagnostics.set(
+      document.uri,
+      response.findings.map((finding) => {
+        const range = toRange(finding.range);
+        const diagnostic = new vscode.Diagnostic(range, finding.message, severities[finding.severity]);
+        diagnostic.source = source;
+        diagnostic.code = finding.rule;
+        if (finding.fixes?.length) fixes.set(fixKey(range, finding.rule, finding.message), finding.fixes);
+        return diagnostic;
+      }),
+    );
+    states.set(key, { version, fixes, lenses: response.lenses });
+    for (const config of response.deepSpeedConfigs) {
+      if (referencedConfigs.has(config)) continue;
+      referencedConfigs.add(config);
+      const open = vscode.workspace.textDocuments.find((d) => d.fileName === config);
+      if (open) schedule(open);
+    }
     if (kind === 'script') lensChanged.fire();
   }
 
-  /** Reads a file the script names, preferring the editor's unsaved text. */
-  function openText(file: string): string | undefined {
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.fileName === file);
-    if (open) return open.getText();
-    try {
-      return require('node:fs').readFileSync(file, 'utf8') as string;
-    } catch {
-      return undefined;
-    }
+  /** Analyses the document's current version unless that is done or under way. */
+  function ensureAnalyzed(document: vscode.TextDocument): Promise<void> {
+    const key = document.uri.toString();
+    if (states.get(key)?.version === document.version) return Promise.resolve();
+    const running = inFlight.get(key);
+    if (running?.version === document.version) return running.done;
+    const done = analyze(document).finally(() => {
+      if (inFlight.get(key)?.done === done) inFlight.delete(key);
+    });
+    inFlight.set(key, { version: document.version, done });
+    return done;
   }
 
   function schedule(document: vscode.TextDocument): void {
     if (!kindOf(document)) return;
     const key = document.uri.toString();
     clearTimeout(timers.get(key));
-    timers.set(key, setTimeout(() => {
-      timers.delete(key);
-      void lint(document);
-    }, lintDelayMs));
+    timers.set(
+      key,
+      setTimeout(() => {
+        timers.delete(key);
+        void ensureAnalyzed(document);
+      }, lintDelayMs),
+    );
   }
 
-  async function scriptState(document: vscode.TextDocument): Promise<ScriptLintResult | undefined> {
-    const state = states.get(document.uri.toString());
-    if (state?.version === document.version && state.script) return state.script;
-    await lint(document);
-    return states.get(document.uri.toString())?.script;
+  /** Asks the worker about the document's current version, analysing it first when needed. */
+  async function ask<T>(document: vscode.TextDocument, question: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await ensureAnalyzed(document);
+      try {
+        return await question();
+      } catch (error) {
+        if (!(error instanceof StaleVersion)) throw error;
+        states.delete(document.uri.toString());
+      }
+    }
+    return undefined;
   }
 
-  function estimateFor(document: vscode.TextDocument, result: ScriptLintResult, launchIndex: number): { estimate?: Estimate; suggestions: FitSuggestion[]; gpuBytes: number; missing?: string } {
-    const gpu = gpuFor(document.uri);
-    const gpuBytes = gpu.memoryGiB * GiB;
-    const { input, missing } = estimateInputFromLaunch(result.launches[launchIndex], path.dirname(document.fileName));
-    if (!input) return { missing, suggestions: [], gpuBytes };
-    const estimate = estimateMemory(input);
-    return { estimate, gpuBytes, suggestions: estimate.peakBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes) : [] };
-  }
-
-  const selector: vscode.DocumentSelector = [
+  const lintSelector: vscode.DocumentSelector = [
     { scheme: 'file', language: 'shellscript' },
     { scheme: 'file', pattern: '**/*.sh' },
     { scheme: 'file', language: 'json' },
     { scheme: 'file', language: 'jsonc' },
     { scheme: 'file', language: 'python' },
   ];
+  const scriptSelector: vscode.DocumentSelector = [
+    { scheme: 'file', language: 'shellscript' },
+    { scheme: 'file', pattern: '**/*.sh' },
+  ];
 
   const codeActions = vscode.languages.registerCodeActionsProvider(
-    selector,
+    lintSelector,
     {
       provideCodeActions(document, _range, context) {
         const state = states.get(document.uri.toString());
@@ -183,36 +191,29 @@ export function registerScriptLint({ log, settings }: FeatureContext): vscode.Di
     { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
   );
 
-  const scriptSelector: vscode.DocumentSelector = [
-    { scheme: 'file', language: 'shellscript' },
-    { scheme: 'file', pattern: '**/*.sh' },
-  ];
-
   const hovers = vscode.languages.registerHoverProvider(scriptSelector, {
-    async provideHover(document, position) {
-      const result = await scriptState(document);
-      if (!result) return undefined;
-      const hover = hoverAt(result, { line: position.line, character: position.character });
-      if (!hover) return undefined;
-      const markdown = new vscode.MarkdownString(hover.markdown);
-      return new vscode.Hover(markdown, toRange(hover.range));
+    async provideHover(document, position, token) {
+      const answer = await ask(document, () =>
+        worker.request({ op: 'hover', uri: document.uri.toString(), version: document.version, position: { line: position.line, character: position.character } }),
+      );
+      if (token.isCancellationRequested || !answer?.hover) return undefined;
+      return new vscode.Hover(new vscode.MarkdownString(answer.hover.markdown), toRange(answer.hover.range));
     },
   });
 
   const completions = vscode.languages.registerCompletionItemProvider(
     scriptSelector,
     {
-      async provideCompletionItems(document, position) {
-        const result = await scriptState(document);
-        if (!result) return undefined;
-        const lineText = document.lineAt(position.line).text.slice(0, position.character);
-        return flagCompletions(result, position.line, lineText).map((c) => {
+      async provideCompletionItems(document, position, token) {
+        const textBeforeCursor = document.lineAt(position.line).text.slice(0, position.character);
+        const answer = await ask(document, () => worker.request({ op: 'complete', uri: document.uri.toString(), version: document.version, line: position.line, textBeforeCursor }));
+        if (token.isCancellationRequested || !answer) return undefined;
+        return answer.items.map((c) => {
           const item = new vscode.CompletionItem(c.label, c.kind === 'flag' ? vscode.CompletionItemKind.Property : vscode.CompletionItemKind.EnumMember);
           item.detail = c.detail;
           if (c.documentation) item.documentation = new vscode.MarkdownString(c.documentation);
           item.insertText = c.insertText;
-          const start = position.character - c.replaceLength;
-          item.range = new vscode.Range(position.line, start, position.line, position.character);
+          item.range = new vscode.Range(position.line, position.character - c.replaceLength, position.line, position.character);
           return item;
         });
       },
@@ -223,21 +224,20 @@ export function registerScriptLint({ log, settings }: FeatureContext): vscode.Di
 
   const lenses = vscode.languages.registerCodeLensProvider(scriptSelector, {
     onDidChangeCodeLenses: lensChanged.event,
-    async provideCodeLenses(document) {
-      const result = await scriptState(document);
-      if (!result) return [];
-      return result.launches.map((analysis, index) => {
-        const range = toRange(analysis.launch.launcherRange);
-        const { estimate, suggestions, gpuBytes, missing } = estimateFor(document, result, index);
-        const args = [document.uri, index];
-        if (!estimate) {
-          return new vscode.CodeLens(range, { title: `Memory estimate unavailable: ${missing}`, command: 'finetuneWorkbench.estimateMemory', arguments: args });
+    async provideCodeLenses(document, token) {
+      await ensureAnalyzed(document);
+      const state = states.get(document.uri.toString());
+      if (token.isCancellationRequested || !state || state.version !== document.version) return [];
+      const gpu = gpuFor(document.uri);
+      return state.lenses.map((lens) => {
+        const args = [document.uri, lens.launchIndex];
+        const tooltip = 'Estimated peak GPU memory per GPU (gpu.default setting); click for the breakdown and suggestions';
+        if (lens.peakBytesPerGpu === undefined) {
+          return new vscode.CodeLens(toRange(lens.range), { title: `Memory estimate unavailable: ${lens.missing}`, command: 'finetuneWorkbench.estimateMemory', arguments: args });
         }
-        const fits = estimate.peakBytesPerGpu <= gpuBytes;
-        const title = fits
-          ? `≈ ${formatGiB(estimate.peakBytesPerGpu).replace(' GiB', '')} GiB of ${gpuFor(document.uri).memoryGiB} GiB per GPU`
-          : `$(warning) ≈ ${formatGiB(estimate.peakBytesPerGpu).replace(' GiB', '')} GiB of ${gpuFor(document.uri).memoryGiB} GiB per GPU: does not fit${suggestions[0] ? ` (try ${suggestions[0].change})` : ''}`;
-        return new vscode.CodeLens(range, { title, tooltip: 'Estimated peak GPU memory per GPU; click for the breakdown and suggestions', command: 'finetuneWorkbench.estimateMemory', arguments: args });
+        const amount = `≈ ${formatGiB(lens.peakBytesPerGpu).replace(' GiB', '')} GiB of ${gpu.memoryGiB} GiB per GPU`;
+        const title = lens.fits ? amount : `$(warning) ${amount}: does not fit${lens.firstSuggestion ? ` (try ${lens.firstSuggestion})` : ''}`;
+        return new vscode.CodeLens(toRange(lens.range), { title, tooltip, command: 'finetuneWorkbench.estimateMemory', arguments: args });
       });
     },
   });
@@ -245,38 +245,37 @@ export function registerScriptLint({ log, settings }: FeatureContext): vscode.Di
   const command = vscode.commands.registerCommand('finetuneWorkbench.estimateMemory', async (uri?: vscode.Uri, launchIndex = 0) => {
     const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
     if (!document || kindOf(document) !== 'script') {
-      void vscode.window.showWarningMessage('Open a finetune shell script (torchrun/deepspeed/accelerate/python launch) to estimate its GPU memory.');
+      void vscode.window.showWarningMessage('Open a finetune shell script (torchrun, deepspeed, accelerate launch or python) to estimate its GPU memory.');
       return undefined;
     }
-    const result = await scriptState(document);
-    if (!result?.launches.length) {
-      void vscode.window.showWarningMessage(`${path.basename(document.fileName)} has no torchrun, deepspeed, accelerate launch or python training command.`);
+    const answer = await ask(document, () => worker.request({ op: 'estimate', uri: document.uri.toString(), version: document.version, launchIndex }));
+    if (!answer || answer.peakBytesPerGpu === undefined || !answer.breakdown) {
+      void vscode.window.showWarningMessage(`No memory estimate for ${path.basename(document.fileName)}: ${answer?.missing ?? 'the analysis failed (see the log)'}.`);
       return undefined;
     }
-    const { estimate, suggestions, gpuBytes, missing } = estimateFor(document, result, Math.min(launchIndex, result.launches.length - 1));
-    if (!estimate) {
-      void vscode.window.showWarningMessage(`No memory estimate: ${missing}.`);
-      return undefined;
-    }
-    const b = estimate.breakdown;
-    const gpu = gpuFor(document.uri);
-    const lines = [
-      `≈ ${formatGiB(estimate.peakBytesPerGpu)} of ${gpu.memoryGiB} GiB per GPU (${gpu.name}, gpu.default setting)`,
-      `weights ${formatGiB(b.weights)}, gradients ${formatGiB(b.gradients)}, optimizer ${formatGiB(b.optimizer)}, activations ${formatGiB(b.activations)}, overhead ${formatGiB(b.overhead)}`,
-      ...estimate.notes,
-      ...(estimate.peakBytesPerGpu > gpuBytes ? [suggestions.length ? 'Would fit with:' : 'Does not fit even with ZeRO-3 offload.', ...suggestions.map((s, i) => `${i + 1}. ${s.change} (≈ ${formatGiB(s.estimate.peakBytesPerGpu)})`)] : []),
-    ];
-    log.info(`memory estimate for ${document.fileName}:\n  ${lines.join('\n  ')}`);
-    const fits = estimate.peakBytesPerGpu <= gpuBytes;
+    const b = answer.breakdown;
+    const gpuBytes = answer.gpu.memoryGiB * 1024 ** 3;
+    const fits = answer.peakBytesPerGpu <= gpuBytes;
+    const summary = `≈ ${formatGiB(answer.peakBytesPerGpu)} of ${answer.gpu.memoryGiB} GiB per GPU (${answer.gpu.name}, gpu.default setting)`;
+    const parts = `weights ${formatGiB(b.weights)}, gradients ${formatGiB(b.gradients)}, optimizer ${formatGiB(b.optimizer)}, activations ${formatGiB(b.activations)}, overhead ${formatGiB(b.overhead)}`;
+    const advice = fits
+      ? []
+      : answer.suggestions.length
+        ? ['Would fit with:', ...answer.suggestions.map((s, i) => `${i + 1}. ${s.change} (≈ ${formatGiB(s.peakBytesPerGpu)})`)]
+        : ['Does not fit even with ZeRO-3 offload.'];
+    log.info(`memory estimate for ${document.fileName}:\n  ${[summary, parts, ...answer.notes, ...advice].join('\n  ')}`);
     const show = fits ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-    void show(`${lines[0]}. ${lines[1]}.${fits ? '' : ` ${lines.slice(2 + estimate.notes.length).join(' ')}`}`, 'Show Log').then((choice) => {
+    void show(`${summary}. ${parts}.${advice.length ? ` ${advice.join(' ')}` : ''}`, 'Show Log').then((choice) => {
       if (choice) log.show(true);
     });
-    return { peakBytesPerGpu: estimate.peakBytesPerGpu, breakdown: b, fits, suggestions: suggestions.map((s) => s.change) };
+    return { peakBytesPerGpu: answer.peakBytesPerGpu, breakdown: b, fits, suggestions: answer.suggestions.map((s) => s.change) };
   });
 
-  const lintAllOpen = () => vscode.workspace.textDocuments.forEach((d) => schedule(d));
-  lintAllOpen();
+  const lintAllOpen = () => {
+    states.clear();
+    vscode.workspace.textDocuments.forEach(schedule);
+  };
+  vscode.workspace.textDocuments.forEach(schedule);
   return vscode.Disposable.from(
     diagnostics,
     codeActions,
@@ -287,19 +286,24 @@ export function registerScriptLint({ log, settings }: FeatureContext): vscode.Di
     lensChanged,
     vscode.workspace.onDidOpenTextDocument(schedule),
     vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.contentChanges.length === 0) return;
       schedule(e.document);
-      // Scripts read the DeepSpeed config and data files they name: re-lint open scripts when those change.
-      if (kindOf(e.document) === 'deepspeed') vscode.workspace.textDocuments.filter((d) => kindOf(d) === 'script').forEach(schedule);
+      // Scripts read the DeepSpeed config they name: re-lint open scripts when it changes.
+      if (kindOf(e.document) === 'deepspeed') vscode.workspace.textDocuments.filter((d) => kindOf(d) === 'script').forEach((d) => {
+        states.delete(d.uri.toString());
+        schedule(d);
+      });
     }),
-    vscode.workspace.onDidSaveTextDocument(schedule),
     vscode.workspace.onDidCloseTextDocument((document) => {
       const key = document.uri.toString();
       clearTimeout(timers.get(key));
       timers.delete(key);
       states.delete(key);
       diagnostics.delete(document.uri);
+      if (kindOf(document)) void worker.request({ op: 'close', uri: key }).catch(() => undefined);
     }),
     settings.onDidChange(['gpu.default', 'script.transformersVersion'], lintAllOpen),
     { dispose: () => timers.forEach((t) => clearTimeout(t)) },
+    worker,
   );
 }
