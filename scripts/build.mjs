@@ -30,7 +30,7 @@ const nodeCommon = {
   minify: production,
   logLevel: 'warning',
   absWorkingDir: root,
-  // jsonc-parser's "main" is a UMD build whose dynamic requires esbuild cannot follow; its ESM build bundles cleanly.
+  // jsonc-parser's UMD "main" requires its files dynamically, which esbuild cannot bundle; take its ESM build.
   mainFields: ['module', 'main'],
 };
 
@@ -84,6 +84,7 @@ if (!production) {
   builds.push({
     bundle: true,
     packages: 'external',
+    mainFields: ['module', 'main'],
     external: ['vscode'],
     platform: 'node',
     format: 'cjs',

@@ -1,7 +1,7 @@
 // The project's one test command (`npm test`): installs what the tests need when missing (Debian packages,
 // code-server), builds, then runs every layer with node's test runner and ends with one summary line
 // `N passed, M failed[, K skipped]`.
-//   --only unit|integration|ui|package|static   run one layer
+//   --only unit|system|integration|ui|package|static   run one layer (system: real sshd and Slurm for the launcher)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -38,17 +38,17 @@ function testFiles(dir) {
 
 const layers = [
   { name: 'unit', dirs: ['out/test/unit', 'out/test/static'], concurrency: os.availableParallelism() },
+  { name: 'system', dirs: ['out/test/system'], concurrency: 1 },
   { name: 'integration', dirs: ['out/test/integration'], concurrency: 1 },
   { name: 'ui', dirs: ['out/test/ui'], concurrency: 1 },
   // Last: it rebuilds dist/ in production mode, which the other layers must not see change under them.
   { name: 'package', dirs: ['out/test/package'], concurrency: 1 },
 ].filter((layer) => !only || layer.name === only || (only === 'static' && layer.name === 'unit'));
 
-const needsVsCode = layers.some((layer) => layer.name !== 'unit');
-if (needsVsCode) {
-  step('system packages (Chromium, ripgrep, sshd, Slurm, ...)', 'bash', ['scripts/install-system-deps.sh']);
-  step('code-server (cached in .vscode-test/)', 'bash', ['scripts/install-code-server.sh']);
-}
+const needsSystemPackages = layers.some((layer) => layer.name !== 'unit');
+const needsVsCode = layers.some((layer) => layer.name === 'integration' || layer.name === 'ui');
+if (needsSystemPackages) step('system packages (Chromium, ripgrep, sshd, Slurm, ...)', 'bash', ['scripts/install-system-deps.sh']);
+if (needsVsCode) step('code-server (cached in .vscode-test/)', 'bash', ['scripts/install-code-server.sh']);
 step('build', process.execPath, ['scripts/build.mjs']);
 
 const totals = { passed: 0, failed: 0, skipped: 0, failures: [] };

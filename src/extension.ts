@@ -1,15 +1,18 @@
 import * as vscode from 'vscode';
 import { productName, productVersion } from './core/product';
 import type { Feature, FeatureContext } from './features/shared/context';
+import { registerDatasetLint } from './features/datasetLint';
 import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
+import { registerCurves } from './features/curves';
 import { registerPendingCommands } from './features/placeholders';
 import { registerScriptLint } from './features/scriptLint';
 import { registerEmptyViews } from './features/views';
+import { registerJobs } from './features/jobs';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerPendingCommands, registerScriptLint];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerScriptLint, registerCurves, registerJobs, registerPendingCommands];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

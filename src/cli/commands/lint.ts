@@ -1,17 +1,22 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { isDatasetFormat } from '../../core/dataset/formats';
+import { datasetLinter } from '../../core/dataset/linter';
 import { compareFindings, type FileFinding } from '../../core/lint/findings';
 import { gpuFactsFrom, gpuQueryFields, parseGpuQueryCsv, type GpuFacts } from '../../core/gpu/nvidiaSmi';
 import { linterFor } from '../../core/lint/registry';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
-const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>] [--nvidia-smi <csv>] [--transformers-version <v>]
+const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>] [--model-max-length <n>] [--no-media-check]
+                [--nvidia-smi <csv>] [--transformers-version <v>]
 
 Lints datasets, finetune scripts, DeepSpeed configs and Python files.
   --format <name>    force the file format instead of detecting it
   --base-dir <dir>   folder that relative paths inside the files resolve against (default: each file's folder)
+  --model-max-length <n>  datasets: warn about samples estimated longer than n tokens
+  --no-media-check   datasets: do not check that image/video files exist and are images
   --json             print [{file, rule, severity, message, range}] with 0-based lines and characters
   --nvidia-smi <csv> GPUs of the launch target: output of nvidia-smi --query-gpu=${gpuQueryFields.join(',')}
                      --format=csv[,noheader,nounits] (bf16 support, process count)
@@ -47,12 +52,19 @@ export const lintCommand: Subcommand = {
           'base-dir': { type: 'string' },
           'nvidia-smi': { type: 'string' },
           'transformers-version': { type: 'string' },
+          'model-max-length': { type: 'string' },
+          'no-media-check': { type: 'boolean' },
         },
       });
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
     const files = parsed.positionals;
+    const maxLengthText = parsed.values['model-max-length'];
+    const modelMaxLength = maxLengthText === undefined ? undefined : Number(maxLengthText);
+    if (modelMaxLength !== undefined && !(Number.isInteger(modelMaxLength) && modelMaxLength >= 0)) {
+      throw new UsageError(`--model-max-length must be a whole number, got '${maxLengthText}'`);
+    }
     if (files.length === 0) throw new UsageError('name at least one file');
     let gpu: GpuFacts | undefined;
     if (parsed.values['nvidia-smi']) {
@@ -77,14 +89,29 @@ export const lintCommand: Subcommand = {
         ioError = true;
         continue;
       }
-      const linter = linterFor(absolute, head);
+      // A dataset format named on the command line picks the dataset linter whatever the file looks like.
+      const linter = isDatasetFormat(parsed.values.format) ? datasetLinter : linterFor(absolute, head);
       if (!linter) {
         io.stderr(`ftw lint: ${file}: not a file kind ftw knows (dataset .json/.jsonl, finetune .sh, DeepSpeed .json, .py)\n`);
         ioError = true;
         continue;
       }
       const baseDir = parsed.values['base-dir'] ? path.resolve(io.cwd, parsed.values['base-dir']) : undefined;
-      const findings = await linter.lintFile(absolute, { format: parsed.values.format, baseDir, gpu, transformersVersion });
+      let findings;
+      try {
+        findings = await linter.lintFile(absolute, {
+          format: parsed.values.format,
+          baseDir,
+          modelMaxLength,
+          checkMediaFiles: !parsed.values['no-media-check'],
+          gpu,
+          transformersVersion,
+        });
+      } catch (error) {
+        io.stderr(`ftw lint: cannot read ${file}: ${(error as Error).message}\n`);
+        ioError = true;
+        continue;
+      }
       all.push(...findings.sort(compareFindings).map((f) => ({ file, ...f })));
     }
     if (parsed.values.json) {

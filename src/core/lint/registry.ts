@@ -1,3 +1,4 @@
+import { datasetLinter } from '../dataset/linter';
 import type { Finding } from './findings';
 import { deepSpeedConfigLinter, pythonQuantizationLinter, shellScriptLinter } from '../script/linters';
 
@@ -11,6 +12,10 @@ export interface LintOptions {
   gpu?: { name: string; memoryGiB: number; computeCapability: string; count: number };
   /** transformers version of the launch target, for flags that versions removed. */
   transformersVersion?: string;
+  /** Datasets: warn about samples estimated longer than this many tokens (0 or undefined: off). */
+  modelMaxLength?: number;
+  /** Datasets: check that referenced images/videos exist and are images (default true). */
+  checkMediaFiles?: boolean;
 }
 
 /**
@@ -25,7 +30,7 @@ export interface FileLinter {
 }
 
 /** Every file linter, most specific first. Issues add theirs here. */
-export const fileLinters: FileLinter[] = [shellScriptLinter, deepSpeedConfigLinter, pythonQuantizationLinter];
+export const fileLinters: FileLinter[] = [shellScriptLinter, deepSpeedConfigLinter, pythonQuantizationLinter, datasetLinter];
 
 export function linterFor(filePath: string, head: string): FileLinter | undefined {
   return fileLinters.find((linter) => linter.matches(filePath, head));

@@ -6,13 +6,6 @@ import type { FeatureContext } from '../shared/context';
  * failing with "command not found". Remove an id here when its feature registers the real command.
  */
 export const pendingCommands: Record<string, string> = {
-  'finetuneWorkbench.lintDatasetFromDisk': 'Dataset lint',
-  'finetuneWorkbench.setDatasetFormat': 'Dataset lint',
-  'finetuneWorkbench.openLaunchPanel': 'The launch panel',
-  'finetuneWorkbench.addHost': 'Launch targets',
-  'finetuneWorkbench.refreshHosts': 'Launch targets',
-  'finetuneWorkbench.openCurves': 'Training curves',
-  'finetuneWorkbench.refreshRuns': 'Training curves',
 };
 
 export function registerPendingCommands({ log }: FeatureContext): vscode.Disposable {

@@ -14,7 +14,8 @@ class EmptyTree implements vscode.TreeDataProvider<never> {
   }
 }
 
-export const emptyViewIds = ['finetuneWorkbench.jobs', 'finetuneWorkbench.runs', 'finetuneWorkbench.hosts'] as const;
+/** Jobs and Hosts are registered by the jobs feature, Runs by the curves feature. */
+export const emptyViewIds: readonly string[] = [];
 
 export function registerEmptyViews(_context: FeatureContext, viewIds: readonly string[] = emptyViewIds): vscode.Disposable {
   return vscode.Disposable.from(...viewIds.map((id) => vscode.window.registerTreeDataProvider(id, new EmptyTree())));

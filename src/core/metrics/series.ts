@@ -1,0 +1,114 @@
+import type { ScalarSink } from './types';
+
+/** One tag's points, columnar. Steps ascend strictly: a repeated step replaces, an earlier step truncates. */
+export class SeriesColumns {
+  steps: Float64Array;
+  values: Float64Array;
+  wallTimes: Float64Array;
+  length = 0;
+
+  constructor(readonly tag: string, capacity = 64) {
+    this.steps = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+    this.wallTimes = new Float64Array(capacity);
+  }
+
+  get lastStep(): number {
+    return this.length ? this.steps[this.length - 1] : -Infinity;
+  }
+
+  /** Index of the first point whose step is >= step. */
+  lowerBound(step: number): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.steps[mid] < step) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  push(step: number, value: number, wallTime: number): void {
+    if (this.length === this.steps.length) this.grow();
+    this.steps[this.length] = step;
+    this.values[this.length] = value;
+    this.wallTimes[this.length] = wallTime;
+    this.length++;
+  }
+
+  private grow(): void {
+    const capacity = this.steps.length * 2;
+    for (const key of ['steps', 'values', 'wallTimes'] as const) {
+      const next = new Float64Array(capacity);
+      next.set(this[key]);
+      this[key] = next;
+    }
+  }
+
+  toPoints(): { step: number; value: number; wallTime: number }[] {
+    const points = [];
+    for (let i = 0; i < this.length; i++) points.push({ step: this.steps[i], value: this.values[i], wallTime: this.wallTimes[i] });
+    return points;
+  }
+}
+
+/** A resume: the training restarted from a checkpoint, so the steps from `step` on were logged again. */
+export interface ResumeMark {
+  step: number;
+  /** Points of earlier logging that the newer ones replaced (the tag that showed it first). */
+  replaced: number;
+  tag: string;
+}
+
+/**
+ * The scalars of one source kind of a run (all its event files in order, or its logs), keeping the newest point
+ * per step: when a tag's step goes backwards the training was resumed from a checkpoint; the older points from that
+ * step on are dropped and the resume is recorded.
+ */
+export class SeriesStore implements ScalarSink {
+  readonly series = new Map<string, SeriesColumns>();
+  readonly resumes: ResumeMark[] = [];
+  /** Bumped on every change, so views can tell whether to redraw. */
+  version = 0;
+  private lastTag = '';
+  private lastSeries: SeriesColumns | undefined;
+
+  add(tag: string, step: number, value: number, wallTime: number): void {
+    let series: SeriesColumns | undefined;
+    if (tag === this.lastTag && this.lastSeries) series = this.lastSeries;
+    else {
+      series = this.series.get(tag);
+      if (!series) {
+        series = new SeriesColumns(tag);
+        this.series.set(tag, series);
+      }
+      this.lastTag = tag;
+      this.lastSeries = series;
+    }
+    this.version++;
+    const n = series.length;
+    if (n === 0 || step > series.steps[n - 1]) {
+      series.push(step, value, wallTime);
+      return;
+    }
+    if (step === series.steps[n - 1]) {
+      // Same step logged again (HF logs `epoch` with both the train and the eval dict): the newest wins.
+      series.values[n - 1] = value;
+      series.wallTimes[n - 1] = wallTime;
+      return;
+    }
+    const from = series.lowerBound(step);
+    if (!this.resumes.some((r) => r.step === step)) this.resumes.push({ step, replaced: n - from, tag });
+    series.length = from;
+    series.push(step, value, wallTime);
+  }
+
+  clear(): void {
+    this.series.clear();
+    this.resumes.length = 0;
+    this.lastTag = '';
+    this.lastSeries = undefined;
+    this.version++;
+  }
+}

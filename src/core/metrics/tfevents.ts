@@ -1,0 +1,432 @@
+import { PbfReader } from 'pbf';
+import { maskedCrc32c } from './crc32c';
+import { summaryKey } from './tags';
+import type { ParseOutput, ScalarSink, StreamParser } from './types';
+
+/*
+ * TensorBoard event files: a TFRecord stream of `Event` protos.
+ *   record = uint64 length | uint32 masked_crc32c(length) | data[length] | uint32 masked_crc32c(data)
+ * The protos are read with `pbf` (a small maintained protobuf reader) and the field numbers of
+ * tensorflow/core/util/event.proto, core/framework/summary.proto and tensor.proto:
+ *   Event: 1 wall_time double, 2 step int64, 5 summary
+ *   Summary: 1 repeated Value
+ *   Value: 1 tag, 2 simple_value float, 8 tensor TensorProto, 9 metadata SummaryMetadata
+ *   SummaryMetadata: 1 plugin_data { 1 plugin_name, 2 content }
+ *   TensorProto: 1 dtype, 4 tensor_content, 5 float_val, 6 double_val, 7 int_val, 8 string_val, 10 int64_val, 13 half_val
+ */
+
+const headerBytes = 12;
+const footerBytes = 4;
+/** A length above this is taken as corruption rather than a real record (TensorBoard scalars are tiny). */
+const maxRecordBytes = 256 * 1024 * 1024;
+
+const DT_FLOAT = 1;
+const DT_DOUBLE = 2;
+const DT_INT32 = 3;
+const DT_INT64 = 9;
+const DT_BFLOAT16 = 14;
+const DT_HALF = 19;
+
+interface TensorValue {
+  dtype: number;
+  content?: Uint8Array;
+  floats: number[];
+  doubles: number[];
+  ints: number[];
+  halves: number[];
+  strings: Uint8Array[];
+}
+
+interface SummaryValue {
+  tag: string;
+  simple?: number;
+  plugin?: string;
+  pluginContent?: Uint8Array;
+  tensor?: TensorValue;
+}
+
+interface EventFields {
+  wallTime: number;
+  step: number;
+  values: SummaryValue[];
+}
+
+function readTensor(tag: number, tensor: TensorValue, pbf: PbfReader): void {
+  if (tag === 1) tensor.dtype = pbf.readVarint();
+  else if (tag === 4) tensor.content = pbf.readBytes();
+  else if (tag === 5) {
+    if (pbf.type === 2) pbf.readPackedFloat(tensor.floats);
+    else tensor.floats.push(pbf.readFloat());
+  } else if (tag === 6) {
+    if (pbf.type === 2) pbf.readPackedDouble(tensor.doubles);
+    else tensor.doubles.push(pbf.readDouble());
+  } else if (tag === 7 || tag === 10) {
+    if (pbf.type === 2) pbf.readPackedVarint(tensor.ints, true);
+    else tensor.ints.push(pbf.readVarint(true));
+  } else if (tag === 13) {
+    if (pbf.type === 2) pbf.readPackedVarint(tensor.halves);
+    else tensor.halves.push(pbf.readVarint());
+  } else if (tag === 8) tensor.strings.push(pbf.readBytes());
+}
+
+function readPluginData(tag: number, value: SummaryValue, pbf: PbfReader): void {
+  if (tag === 1) value.plugin = pbf.readString();
+  else if (tag === 2) value.pluginContent = pbf.readBytes();
+}
+
+function readMetadata(tag: number, value: SummaryValue, pbf: PbfReader): void {
+  if (tag === 1) pbf.readMessage(readPluginData, value);
+}
+
+function readValue(tag: number, value: SummaryValue, pbf: PbfReader): void {
+  if (tag === 1) value.tag = pbf.readString();
+  else if (tag === 2) value.simple = pbf.readFloat();
+  else if (tag === 9) pbf.readMessage(readMetadata, value);
+  else if (tag === 8) value.tensor = pbf.readMessage(readTensor, { dtype: 0, floats: [], doubles: [], ints: [], halves: [], strings: [] });
+}
+
+function readSummary(tag: number, event: EventFields, pbf: PbfReader): void {
+  if (tag === 1) event.values.push(pbf.readMessage(readValue, { tag: '' }));
+}
+
+function readEvent(tag: number, event: EventFields, pbf: PbfReader): void {
+  if (tag === 1) event.wallTime = pbf.readDouble();
+  else if (tag === 2) event.step = pbf.readVarint(true);
+  else if (tag === 5) pbf.readMessage(readSummary, event);
+}
+
+/** IEEE 754 half (binary16) bits to a number. */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** The single number a TB2 scalar tensor holds, or undefined when it is not a numeric scalar. */
+export function tensorScalar(tensor: TensorValue): number | undefined {
+  const { dtype, content } = tensor;
+  if (content && content.length > 0) {
+    const view = new DataView(content.buffer, content.byteOffset, content.byteLength);
+    if (dtype === DT_FLOAT && content.length >= 4) return view.getFloat32(0, true);
+    if (dtype === DT_DOUBLE && content.length >= 8) return view.getFloat64(0, true);
+    if (dtype === DT_INT32 && content.length >= 4) return view.getInt32(0, true);
+    if (dtype === DT_INT64 && content.length >= 8) return Number(view.getBigInt64(0, true));
+    if (dtype === DT_HALF && content.length >= 2) return halfToNumber(view.getUint16(0, true));
+    if (dtype === DT_BFLOAT16 && content.length >= 2) return new Float32Array(new Uint32Array([view.getUint16(0, true) << 16]).buffer)[0];
+    return undefined;
+  }
+  if (dtype === DT_FLOAT && tensor.floats.length) return tensor.floats[0];
+  if (dtype === DT_DOUBLE && tensor.doubles.length) return tensor.doubles[0];
+  if ((dtype === DT_INT32 || dtype === DT_INT64) && tensor.ints.length) return tensor.ints[0];
+  if (dtype === DT_HALF && tensor.halves.length) return halfToNumber(tensor.halves[0]);
+  if (dtype === DT_BFLOAT16 && tensor.halves.length) return new Float32Array(new Uint32Array([tensor.halves[0] << 16]).buffer)[0];
+  return undefined;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/* hparams plugin: HParamsPluginData { 3 session_start_info: SessionStartInfo { 1 map<string, google.protobuf.Value> hparams } }
+ * google.protobuf.Value: 1 null_value, 2 number_value, 3 string_value, 4 bool_value. */
+type HparamValue = string | number | boolean | null;
+interface HparamEntry {
+  key: string;
+  value: HparamValue;
+}
+function readProtoValue(tag: number, entry: HparamEntry, pbf: PbfReader): void {
+  if (tag === 1) {
+    pbf.readVarint();
+    entry.value = null;
+  } else if (tag === 2) entry.value = pbf.readDouble();
+  else if (tag === 3) entry.value = pbf.readString();
+  else if (tag === 4) entry.value = pbf.readBoolean();
+}
+function readMapEntry(tag: number, entry: HparamEntry, pbf: PbfReader): void {
+  if (tag === 1) entry.key = pbf.readString();
+  else if (tag === 2) pbf.readMessage(readProtoValue, entry);
+}
+function readSessionStart(tag: number, out: Record<string, HparamValue>, pbf: PbfReader): void {
+  if (tag === 1) {
+    const entry = pbf.readMessage(readMapEntry, { key: '', value: null } as HparamEntry);
+    if (entry.key) out[entry.key] = entry.value;
+  }
+}
+function readHparamsPluginData(tag: number, out: Record<string, HparamValue>, pbf: PbfReader): void {
+  if (tag === 3) pbf.readMessage(readSessionStart, out);
+}
+
+export function decodeHparams(content: Uint8Array): Record<string, HparamValue> {
+  return new PbfReader(content).readFields(readHparamsPluginData, {} as Record<string, HparamValue>);
+}
+
+/**
+ * Streaming reader of one event file. Feed it the file's bytes in any chunking; a record cut off at the end
+ * (the writer is still writing) waits for the next chunk. A record whose CRC does not match is skipped with a
+ * warning naming the byte offset; when the length itself is corrupt the reader scans forward to the next record
+ * whose header checks out, so the rest of the file is still read.
+ */
+export class TfEventsParser implements StreamParser {
+  private pending: Uint8Array = new Uint8Array(0);
+  /** File offset of pending[0]. */
+  private pendingOffset = 0;
+  /** Plugin of each tag: TensorBoard writes the metadata only with a tag's first value. */
+  private readonly pluginOfTag = new Map<string, string>();
+  private readonly file: string;
+
+  constructor(file: string, startOffset = 0) {
+    this.file = file;
+    this.pendingOffset = startOffset;
+  }
+
+  /** File offset up to which every byte has been consumed (complete records, or skipped corruption). */
+  get consumedOffset(): number {
+    return this.pendingOffset;
+  }
+
+  /** Bytes of an incomplete record kept for the next push. */
+  get pendingBytes(): number {
+    return this.pending.length;
+  }
+
+  push(chunk: Uint8Array, sink: ScalarSink): ParseOutput {
+    const out: ParseOutput = { warnings: [] };
+    const pending = this.pending;
+    if (pending.length === 0) {
+      this.scan(chunk, sink, out);
+      return out;
+    }
+    if (pending.length >= headerBytes) {
+      // Complete the record cut at the end of the previous chunk with the first bytes of this one, so the rest of
+      // the chunk (megabytes) is read in place instead of being copied behind the pending bytes.
+      const view = new DataView(pending.buffer, pending.byteOffset, pending.byteLength);
+      const needed = headerBytes + view.getUint32(0, true) + footerBytes - pending.length;
+      if (view.getUint32(4, true) === 0 && needed > 0 && needed <= chunk.length && view.getUint32(8, true) === maskedCrc32c(pending, 0, 8)) {
+        const head = new Uint8Array(pending.length + needed);
+        head.set(pending, 0);
+        head.set(chunk.subarray(0, needed), pending.length);
+        this.pending = new Uint8Array(0);
+        this.scan(head, sink, out);
+        if (this.pending.length === 0) {
+          this.scan(chunk.subarray(needed), sink, out);
+          return out;
+        }
+        // Not consumed (cannot happen for a checked header); fall back to joining everything.
+        chunk = chunk.subarray(needed);
+      }
+    }
+    const data = new Uint8Array(this.pending.length + chunk.length);
+    data.set(this.pending, 0);
+    data.set(chunk, this.pending.length);
+    this.scan(data, sink, out);
+    return out;
+  }
+
+  /** Reads the complete records of `data` (which starts at file offset pendingOffset) and keeps the rest pending. */
+  private scan(data: Uint8Array, sink: ScalarSink, out: ParseOutput): void {
+    const warnings = out.warnings;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const pbf = new PbfReader(data);
+    let pos = 0;
+    let resyncing = false;
+    while (data.length - pos >= headerBytes) {
+      const lengthLow = view.getUint32(pos, true);
+      const lengthHigh = view.getUint32(pos + 4, true);
+      const headerOk = view.getUint32(pos + 8, true) === maskedCrc32c(data, pos, pos + 8);
+      if (!headerOk || lengthHigh !== 0 || lengthLow > maxRecordBytes) {
+        if (!resyncing) {
+          warnings.push({
+            file: this.file,
+            offset: this.pendingOffset + pos,
+            message: `corrupt TFRecord header at byte ${this.pendingOffset + pos} (length CRC mismatch); skipping to the next valid record`,
+          });
+          resyncing = true;
+        }
+        pos++;
+        continue;
+      }
+      const length = lengthLow;
+      const end = pos + headerBytes + length + footerBytes;
+      if (end > data.length) break; // incomplete record: wait for more bytes
+      resyncing = false;
+      const dataStart = pos + headerBytes;
+      if (view.getUint32(dataStart + length, true) !== maskedCrc32c(data, dataStart, dataStart + length)) {
+        warnings.push({
+          file: this.file,
+          offset: this.pendingOffset + pos,
+          message: `event record at byte ${this.pendingOffset + pos} fails its CRC-32C check (${length} bytes); skipped, the rest of the file is still read`,
+        });
+      } else {
+        try {
+          if (this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
+            pos = end;
+            continue;
+          }
+          pbf.pos = dataStart;
+          pbf.type = 0;
+          pbf._valueStart = -1;
+          const event = pbf.readFields(readEvent, { wallTime: NaN, step: 0, values: [] } as EventFields, dataStart + length);
+          this.collect(event, out, sink);
+        } catch (error) {
+          warnings.push({
+            file: this.file,
+            offset: this.pendingOffset + pos,
+            message: `event record at byte ${this.pendingOffset + pos} is not a valid Event proto (${(error as Error).message}); skipped`,
+          });
+        }
+      }
+      pos = end;
+    }
+    // Keep the unconsumed tail as a copy, so the caller may reuse its chunk buffer (Buffer#slice would not copy).
+    this.pending = new Uint8Array(data.length - pos);
+    this.pending.set(data.subarray(pos));
+    this.pendingOffset += pos;
+  }
+
+  /** Tags seen so far as bytes, so the common case compares a few bytes instead of decoding UTF-8 per value. */
+  private readonly tagCache: { bytes: Uint8Array; text: string; summary: boolean }[] = [];
+  private readonly valueTags: string[] = [];
+  private readonly valueNumbers: number[] = [];
+
+  private lastTag: { bytes: Uint8Array; text: string; summary: boolean } | undefined;
+
+  private cachedTag(data: Uint8Array, start: number, length: number): { text: string; summary: boolean } {
+    const last = this.lastTag;
+    if (last && last.bytes.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (last.bytes[i] !== data[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last;
+    }
+    for (const entry of this.tagCache) {
+      if (entry.bytes.length !== length) continue;
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (entry.bytes[i] !== data[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.lastTag = entry;
+        return entry;
+      }
+    }
+    const bytes = data.slice(start, start + length);
+    const entry = { bytes, text: utf8.decode(bytes), summary: false };
+    entry.summary = summaryKey(entry.text) !== undefined;
+    if (this.tagCache.length < 256) this.tagCache.push(entry);
+    return entry;
+  }
+
+  /**
+   * The fast path for what nearly every record is: an Event with wall_time, step and a Summary of values that have
+   * only a tag and a simple_value (field numbers as in the comment at the top). Anything else (metadata, tensors,
+   * file_version, summary tags) returns false and goes through the general decoder.
+   */
+  private decodeScalarEvent(d: Uint8Array, view: DataView, start: number, end: number, sink: ScalarSink): boolean {
+    let p = start;
+    let wallTime = NaN;
+    let step = 0;
+    const tags = this.valueTags;
+    const numbers = this.valueNumbers;
+    // A count instead of `length = 0`: truncating arrays per record showed up in profiles.
+    let count = 0;
+    while (p < end) {
+      const key = d[p++];
+      if (key === 0x09) {
+        wallTime = view.getFloat64(p, true);
+        p += 8;
+      } else if (key === 0x10) {
+        let b = d[p++];
+        step = b & 0x7f;
+        let scale = 128;
+        while (b & 0x80) {
+          b = d[p++];
+          step += (b & 0x7f) * scale;
+          scale *= 128;
+        }
+      } else if (key === 0x2a) {
+        let b = d[p++];
+        let length = b & 0x7f;
+        let scale = 128;
+        while (b & 0x80) {
+          b = d[p++];
+          length += (b & 0x7f) * scale;
+          scale *= 128;
+        }
+        const summaryEnd = p + length;
+        while (p < summaryEnd) {
+          if (d[p++] !== 0x0a) return false;
+          const valueLength = d[p++];
+          if (valueLength & 0x80) return false;
+          const valueEnd = p + valueLength;
+          let tag: string | undefined;
+          let value: number | undefined;
+          while (p < valueEnd) {
+            const field = d[p++];
+            if (field === 0x0a) {
+              const tagLength = d[p++];
+              if (tagLength & 0x80) return false;
+              const cached = this.cachedTag(d, p, tagLength);
+              if (cached.summary) return false;
+              tag = cached.text;
+              p += tagLength;
+            } else if (field === 0x15) {
+              value = view.getFloat32(p, true);
+              p += 4;
+            } else return false;
+          }
+          if (tag === undefined || value === undefined) return false;
+          tags[count] = tag;
+          numbers[count] = value;
+          count++;
+        }
+        if (p !== summaryEnd) return false;
+      } else return false;
+    }
+    if (p !== end) return false;
+    for (let i = 0; i < count; i++) sink.add(tags[i], step, numbers[i], wallTime);
+    return true;
+  }
+
+  end(_sink: ScalarSink): ParseOutput {
+    return { warnings: [] };
+  }
+
+  private collect(event: EventFields, out: ParseOutput, sink: ScalarSink): void {
+    for (const value of event.values) {
+      const tag = value.tag;
+      if (value.plugin) this.pluginOfTag.set(tag, value.plugin);
+      const plugin = value.plugin ?? this.pluginOfTag.get(tag);
+      if (plugin === 'hparams') {
+        if (value.pluginContent) out.hparams = { ...out.hparams, ...decodeHparams(value.pluginContent) };
+        continue;
+      }
+      if (plugin === 'text') {
+        if (value.tensor) {
+          out.text ??= {};
+          out.text[tag.replace(/\/text_summary$/, '')] = value.tensor.strings.map((s) => utf8.decode(s)).join('\n');
+        }
+        continue;
+      }
+      let number: number | undefined;
+      if (value.simple !== undefined) number = value.simple;
+      // Histograms, images, audio...: not plotted here.
+      else if (value.tensor && (plugin === undefined || plugin === 'scalars')) number = tensorScalar(value.tensor);
+      if (number === undefined) continue;
+      const summary = summaryKey(tag);
+      if (summary) {
+        out.summary ??= {};
+        out.summary[summary] = number;
+        continue;
+      }
+      sink.add(tag, event.step, number, event.wallTime);
+    }
+  }
+}

@@ -1,0 +1,372 @@
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { compatibleFixes, convertToArray, convertToJsonl } from '../../core/dataset/fixes';
+import { datasetFormats, formatLabels, isDatasetFormat, type DatasetFormat } from '../../core/dataset/formats';
+import { sampleAt, type DatasetFinding, type DatasetLintResult, type TextEdit } from '../../core/dataset/lint';
+import { datasetLinter } from '../../core/dataset/linter';
+import type { WorkerLintOptions } from '../../core/dataset/protocol';
+import type { Severity } from '../../core/lint/findings';
+import type { FeatureContext } from '../shared/context';
+import { CancelledError, DatasetLintWorker } from './worker';
+
+const diagnosticSource = 'Finetune Workbench';
+const debounceMs = 300;
+
+const severities: Record<Severity, vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+  hint: vscode.DiagnosticSeverity.Hint,
+};
+
+function toRange(range: DatasetFinding['range']): vscode.Range {
+  return new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character);
+}
+
+function toDiagnostic(finding: DatasetFinding): vscode.Diagnostic {
+  const diagnostic = new vscode.Diagnostic(toRange(finding.range), finding.message, severities[finding.severity]);
+  diagnostic.source = diagnosticSource;
+  diagnostic.code = finding.rule;
+  return diagnostic;
+}
+
+/** `**` spans folders, `*` and `?` stay inside one; a pattern without "/" matches the base name anywhere. */
+export function globToRegExp(glob: string): RegExp {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      out += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+      i += glob[i + 2] === '/' ? 2 : 1;
+    } else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(glob.includes('/') ? `^${out}$` : `(?:^|/)${out}$`);
+}
+
+interface LintState {
+  version: number | undefined;
+  result: DatasetLintResult;
+  /** The sample ids, split on the first hover. */
+  ids?: string[];
+}
+
+export function registerDatasetLint({ extension, log, settings }: FeatureContext): vscode.Disposable {
+  const disposables: vscode.Disposable[] = [];
+  const worker = new DatasetLintWorker(extension.extensionPath, log);
+  const diagnostics = vscode.languages.createDiagnosticCollection('finetuneWorkbench.dataset');
+  const states = new Map<string, LintState>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  /** Latest request per document: results of older ones are dropped. */
+  const latest = new Map<string, number>();
+  let requestCounter = 0;
+  const status = vscode.window.createStatusBarItem('finetuneWorkbench.dataset', vscode.StatusBarAlignment.Left, 50);
+  status.name = 'Finetune Workbench: dataset';
+  status.command = 'workbench.actions.view.problems';
+  disposables.push(worker, diagnostics, status);
+
+  function formatFor(uri: vscode.Uri): DatasetFormat | undefined {
+    const overrides = settings.get('dataset.formatOverrides', uri);
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const relative = (folder ? path.relative(folder.uri.fsPath, uri.fsPath) : uri.fsPath).split(path.sep).join('/');
+    for (const [glob, format] of Object.entries(overrides)) {
+      if (format !== 'auto' && isDatasetFormat(format) && globToRegExp(glob).test(relative)) return format;
+    }
+    return undefined;
+  }
+
+  function optionsFor(uri: vscode.Uri): WorkerLintOptions {
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const imageBaseDir = settings.get('dataset.imageBaseDir', uri);
+    const baseDir = imageBaseDir ? path.resolve(folder?.uri.fsPath ?? path.dirname(uri.fsPath), imageBaseDir) : undefined;
+    return {
+      format: formatFor(uri),
+      baseDir,
+      filePath: uri.scheme === 'file' ? uri.fsPath : undefined,
+      modelMaxLength: settings.get('dataset.modelMaxLength', uri),
+      checkMediaFiles: uri.scheme === 'file',
+    };
+  }
+
+  function isDataset(document: vscode.TextDocument): boolean {
+    if (!['json', 'jsonc', 'jsonl', 'plaintext'].includes(document.languageId) && !/\.jsonl?$/i.test(document.uri.path)) return false;
+    if (document.uri.scheme !== 'file' && document.uri.scheme !== 'untitled') return false;
+    const name = document.uri.scheme === 'file' ? document.uri.fsPath : `${document.uri.path}.${document.languageId === 'jsonl' ? 'jsonl' : 'json'}`;
+    return datasetLinter.matches(name, document.getText(new vscode.Range(0, 0, 200, 0)).slice(0, 8192));
+  }
+
+  function tooLarge(document: vscode.TextDocument): boolean {
+    const maxMB = settings.get('dataset.lintInEditorMaxMB', document.uri);
+    // Characters approximate bytes closely enough for a threshold; offsetAt avoids copying the text.
+    return document.offsetAt(new vscode.Position(document.lineCount, 0)) > maxMB * 1024 * 1024;
+  }
+
+  async function lintDocument(document: vscode.TextDocument): Promise<void> {
+    const key = document.uri.toString();
+    if (!isDataset(document)) {
+      if (states.has(key) && states.get(key)!.version !== undefined) {
+        states.delete(key);
+        diagnostics.delete(document.uri);
+      }
+      updateStatus();
+      return;
+    }
+    if (tooLarge(document)) {
+      states.delete(key);
+      updateStatus();
+      return;
+    }
+    const requestId = ++requestCounter;
+    latest.set(key, requestId);
+    const version = document.version;
+    const started = performance.now();
+    try {
+      const stale = () => latest.get(key) !== requestId || document.version !== version || document.isClosed;
+      const result = await worker.lintDocument(document, { ...optionsFor(document.uri), collectSamples: true }, stale);
+      // A newer edit or request superseded this one: its result is stale.
+      if (!result || stale()) return;
+      const applyStarted = performance.now();
+      states.set(key, { version, result });
+      diagnostics.set(document.uri, result.findings.map(toDiagnostic));
+      updateStatus();
+      log.debug(
+        `Dataset lint of ${document.uri.fsPath} (v${version}): ${result.samples} samples, ${result.findings.length} findings in ${Math.round(performance.now() - started)} ms; ` +
+          `longest slice on this thread ${worker.longestSliceMs.toFixed(1)} ms, applying ${(performance.now() - applyStarted).toFixed(1)} ms`,
+      );
+    } catch (error) {
+      log.error(`dataset lint of ${document.uri.fsPath} failed: ${(error as Error).message}`);
+    }
+  }
+
+  function schedule(document: vscode.TextDocument, delay: number): void {
+    const key = document.uri.toString();
+    clearTimeout(timers.get(key));
+    latest.delete(key); // any result now in flight is stale
+    timers.set(
+      key,
+      setTimeout(() => {
+        timers.delete(key);
+        void lintDocument(document);
+      }, delay),
+    );
+  }
+
+  function updateStatus(): void {
+    const editor = vscode.window.activeTextEditor;
+    const document = editor?.document;
+    if (!document || !isDataset(document)) {
+      status.hide();
+      return;
+    }
+    const state = states.get(document.uri.toString());
+    if (!state) {
+      if (tooLarge(document)) {
+        status.text = '$(database) Dataset too large to lint while editing';
+        status.tooltip = 'Run "Finetune Workbench: Lint Dataset File from Disk" (setting dataset.lintInEditorMaxMB).';
+        status.command = 'finetuneWorkbench.lintDatasetFromDisk';
+        status.show();
+      } else status.hide();
+      return;
+    }
+    const { result } = state;
+    const errors = result.findings.filter((f) => f.severity === 'error').length;
+    const warnings = result.findings.filter((f) => f.severity === 'warning').length;
+    status.text = `$(database) ${formatLabels[result.format]} · ${result.samples} samples · $(error) ${errors} $(warning) ${warnings}`;
+    status.tooltip = `Dataset format: ${formatLabels[result.format]} (${result.detected ? 'detected' : 'set by you'}), ${result.container === 'jsonl' ? 'JSON Lines' : 'JSON array'}. Click to open Problems.`;
+    status.command = 'workbench.actions.view.problems';
+    status.show();
+  }
+
+  // Code actions: the fix of each diagnostic, "fix all of this rule", and source.fixAll.
+  class DatasetCodeActions implements vscode.CodeActionProvider {
+    static readonly kinds = [vscode.CodeActionKind.QuickFix, vscode.CodeActionKind.SourceFixAll.append('finetuneWorkbench')];
+
+    provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+      const state = states.get(document.uri.toString());
+      if (!state || state.version !== document.version) return [];
+      const actions: vscode.CodeAction[] = [];
+      const only = context.only;
+      const wantsQuickFix = !only || only.contains(vscode.CodeActionKind.QuickFix) || vscode.CodeActionKind.QuickFix.contains(only);
+      const wantsFixAll = !only ? false : vscode.CodeActionKind.SourceFixAll.contains(only) || only.contains(vscode.CodeActionKind.SourceFixAll);
+      const fixable = state.result.findings.filter((f) => f.fix);
+      if (wantsQuickFix) {
+        for (const diagnostic of context.diagnostics) {
+          if (diagnostic.source !== diagnosticSource) continue;
+          const finding = fixable.find((f) => f.rule === diagnostic.code && f.message === diagnostic.message && toRange(f.range).isEqual(diagnostic.range));
+          if (!finding?.fix) continue;
+          const action = this.action(document, finding.fix.title, [finding], vscode.CodeActionKind.QuickFix);
+          action.diagnostics = [diagnostic];
+          action.isPreferred = true;
+          actions.push(action);
+          const sameRule = fixable.filter((f) => f.rule === finding.rule && 'edits' in f.fix!);
+          if (sameRule.length > 1) {
+            const all = this.action(document, `Fix all ${finding.rule} in this file (${sameRule.length})`, sameRule, vscode.CodeActionKind.QuickFix);
+            all.diagnostics = [diagnostic];
+            actions.push(all);
+          }
+        }
+      }
+      if (wantsFixAll) {
+        const safe = fixable.filter((f) => 'edits' in f.fix! && f.rule !== 'DS-MULTI-UNKNOWN-TAG');
+        if (safe.length) actions.push(this.action(document, 'Fix all dataset problems that have a safe fix', safe, DatasetCodeActions.kinds[1]!));
+      }
+      return actions;
+    }
+
+    private action(document: vscode.TextDocument, title: string, findings: DatasetFinding[], kind: vscode.CodeActionKind): vscode.CodeAction {
+      const action = new vscode.CodeAction(title, kind);
+      const edit = new vscode.WorkspaceEdit();
+      const conversion = findings.find((f) => f.fix && 'convert' in f.fix);
+      if (conversion && conversion.fix && 'convert' in conversion.fix) {
+        const text = document.getText();
+        const converted = conversion.fix.convert === 'array' ? convertToArray(text) : convertToJsonl(text);
+        edit.replace(document.uri, new vscode.Range(document.positionAt(0), document.positionAt(text.length)), converted);
+      } else {
+        const fixes = compatibleFixes(findings.map((f) => ({ edits: (f.fix as { edits: TextEdit[] }).edits })));
+        for (const fix of fixes) for (const e of fix.edits) edit.replace(document.uri, toRange(e.range), e.newText);
+      }
+      action.edit = edit;
+      return action;
+    }
+  }
+
+  class SampleHover implements vscode.HoverProvider {
+    provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+      const state = states.get(document.uri.toString());
+      if (!state || state.version !== document.version || !state.result.sampleTable) return undefined;
+      const table = state.result.sampleTable;
+      state.ids ??= table.ids.split('\u0000');
+      const info = sampleAt(table, position, state.ids);
+      if (!info) return undefined;
+      const problems = state.result.findings.filter((f) => f.sample === info.index).length;
+      const text = new vscode.MarkdownString(
+        `**Sample ${info.index}**${info.id !== undefined ? ` · id \`${info.id}\`` : ''} · ${info.images} image${info.images === 1 ? '' : 's'} · ${info.turns} turn${info.turns === 1 ? '' : 's'}${problems ? ` · ${problems} problem${problems === 1 ? '' : 's'}` : ''}`,
+      );
+      return new vscode.Hover(text, toRange(info.range));
+    }
+  }
+
+  const selector: vscode.DocumentSelector = [
+    { scheme: 'file', language: 'json' },
+    { scheme: 'file', language: 'jsonl' },
+    { scheme: 'file', language: 'jsonc' },
+    { scheme: 'file', pattern: '**/*.jsonl' },
+    { scheme: 'untitled', language: 'json' },
+  ];
+  disposables.push(
+    vscode.languages.registerCodeActionsProvider(selector, new DatasetCodeActions(), { providedCodeActionKinds: DatasetCodeActions.kinds }),
+    vscode.languages.registerHoverProvider(selector, new SampleHover()),
+    vscode.workspace.onDidOpenTextDocument((document) => schedule(document, 0)),
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      if (!event.contentChanges.length) return;
+      worker.documentChanged(event);
+      schedule(event.document, debounceMs);
+    }),
+    vscode.workspace.onDidCloseTextDocument((document) => {
+      worker.documentClosed(document);
+      const key = document.uri.toString();
+      clearTimeout(timers.get(key));
+      timers.delete(key);
+      latest.delete(key);
+      // Findings from "Lint from Disk" stay in Problems; those of the editor go with it.
+      if (states.get(key)?.version !== undefined) {
+        states.delete(key);
+        diagnostics.delete(document.uri);
+      }
+    }),
+    vscode.window.onDidChangeActiveTextEditor(() => updateStatus()),
+    settings.onDidChange(['dataset.formatOverrides', 'dataset.imageBaseDir', 'dataset.modelMaxLength', 'dataset.lintInEditorMaxMB'], () => {
+      for (const document of vscode.workspace.textDocuments) schedule(document, 0);
+    }),
+    vscode.commands.registerCommand('finetuneWorkbench.lintDatasetFromDisk', async (target?: vscode.Uri) => {
+      let uri = target instanceof vscode.Uri ? target : vscode.window.activeTextEditor?.document.uri;
+      if (!uri || uri.scheme !== 'file') {
+        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Datasets: ['json', 'jsonl'], 'All files': ['*'] }, title: 'Lint Dataset File from Disk' });
+        uri = picked?.[0];
+      }
+      if (!uri) return undefined;
+      const fileUri = uri;
+      const name = path.basename(fileUri.fsPath);
+      try {
+        const result = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Linting ${name}`, cancellable: true },
+          (progress, token) => {
+            let reported = 0;
+            return worker.lintFile(
+              fileUri.fsPath,
+              optionsFor(fileUri),
+              (bytesRead, totalBytes) => {
+                const percent = totalBytes ? Math.floor((bytesRead / totalBytes) * 100) : 0;
+                progress.report({ increment: percent - reported, message: `${percent}%` });
+                reported = percent;
+              },
+              token,
+            );
+          },
+        );
+        const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === fileUri.toString());
+        // Findings from disk describe the saved file; an open, edited document has newer text.
+        if (!open || !open.isDirty) {
+          states.set(fileUri.toString(), { version: open ? open.version : undefined, result });
+          diagnostics.set(fileUri, result.findings.map(toDiagnostic));
+        }
+        updateStatus();
+        const errors = result.findings.filter((f) => f.severity === 'error').length;
+        log.info(`Linted ${fileUri.fsPath} from disk: ${formatLabels[result.format]}, ${result.samples} samples, ${result.findings.length} findings (${errors} errors)`);
+        if (!target) {
+          void vscode.window
+            .showInformationMessage(`${name}: ${result.samples} samples, ${result.findings.length} problems (${errors} errors).`, 'Show Problems')
+            .then((choice) => choice && vscode.commands.executeCommand('workbench.actions.view.problems'));
+        }
+        return { format: result.format, samples: result.samples, findings: result.findings.length };
+      } catch (error) {
+        if (error instanceof CancelledError) {
+          log.info(`Lint of ${fileUri.fsPath} cancelled`);
+          return undefined;
+        }
+        void vscode.window.showErrorMessage(`Could not lint ${name}: ${(error as Error).message}`);
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand('finetuneWorkbench.setDatasetFormat', async (target?: vscode.Uri, format?: string) => {
+      const uri = target instanceof vscode.Uri ? target : vscode.window.activeTextEditor?.document.uri;
+      if (!uri) {
+        void vscode.window.showInformationMessage('Open a dataset file first.');
+        return undefined;
+      }
+      let chosen = format;
+      if (!chosen) {
+        const current = formatFor(uri) ?? 'auto';
+        const picked = await vscode.window.showQuickPick(
+          [{ label: 'auto', description: 'Detect from the samples' }, ...datasetFormats.map((f) => ({ label: f, description: formatLabels[f] }))].map((item) => ({
+            ...item,
+            picked: item.label === current,
+          })),
+          { title: `Dataset format of ${path.basename(uri.fsPath)}`, placeHolder: `Now: ${current}` },
+        );
+        chosen = picked?.label;
+      }
+      if (!chosen || (chosen !== 'auto' && !isDatasetFormat(chosen))) return undefined;
+      const folder = vscode.workspace.getWorkspaceFolder(uri);
+      const key = (folder ? path.relative(folder.uri.fsPath, uri.fsPath) : uri.fsPath).split(path.sep).join('/');
+      const config = vscode.workspace.getConfiguration('finetuneWorkbench', uri);
+      const overrides = { ...(config.get<Record<string, string>>('dataset.formatOverrides') ?? {}) };
+      if (chosen === 'auto') delete overrides[key];
+      else overrides[key] = chosen;
+      await config.update('dataset.formatOverrides', overrides, folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Global);
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      if (document) await lintDocument(document);
+      return chosen;
+    }),
+  );
+
+  for (const document of vscode.workspace.textDocuments) schedule(document, 0);
+  updateStatus();
+  return vscode.Disposable.from(
+    ...disposables,
+    new vscode.Disposable(() => {
+      for (const timer of timers.values()) clearTimeout(timer);
+    }),
+  );
+}

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+
+const extensionId = 'finetune-workbench.finetune-workbench';
+
+function workspaceFile(...parts: string[]): vscode.Uri {
+  const root = process.env.FTW_TEST_WORKSPACE ?? vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+  return vscode.Uri.file(path.join(root, ...parts));
+}
+
+function ours(uri: vscode.Uri): vscode.Diagnostic[] {
+  return vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Finetune Workbench');
+}
+
+/** Waits until the extension's diagnostics for the document satisfy `done` (they arrive from a worker thread). */
+async function waitForDiagnostics(uri: vscode.Uri, done: (diagnostics: vscode.Diagnostic[]) => boolean, timeoutMs = 20_000): Promise<vscode.Diagnostic[]> {
+  const started = Date.now();
+  for (;;) {
+    const diagnostics = ours(uri);
+    if (done(diagnostics)) return diagnostics;
+    if (Date.now() - started > timeoutMs) assert.fail(`diagnostics did not settle: ${JSON.stringify(diagnostics.map((d) => [d.code, d.range.start.line]))}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Code actions at a range, retried until one is titled `title` (the worker re-lints after each edit or revert). */
+async function actionTitled(uri: vscode.Uri, range: vscode.Range, kind: vscode.CodeActionKind, title: (t: string) => boolean): Promise<{ action: vscode.CodeAction; all: vscode.CodeAction[] }> {
+  const started = Date.now();
+  for (;;) {
+    const all = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, range, kind.value);
+    const action = all.find((a) => title(a.title));
+    if (action) return { action, all };
+    if (Date.now() - started > 20_000) assert.fail(`no such code action among ${all.map((a) => a.title).join(' | ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('dataset lint in the editor', () => {
+  before(async () => {
+    await vscode.extensions.getExtension(extensionId)!.activate();
+  });
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  it('shows every deliberate fault of the example dataset at the offending key or value', async () => {
+    const uri = workspaceFile('data', 'train.json');
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    const diagnostics = await waitForDiagnostics(uri, (d) => d.length >= 11);
+    const seen = diagnostics.map((d) => `${String(d.code)}:${document.getText(d.range)}`).sort();
+    assert.deepEqual(seen, [
+      'DS-DUP-ID:"3"',
+      'DS-EMPTY:""',
+      'DS-IMG-FILE:"images/broken.jpg"',
+      'DS-IMG-FILE:"images/missing.png"',
+      'DS-IMG-TAG-LATER:<image>',
+      'DS-MULTI-UNKNOWN-TAG:<image_02>',
+      'DS-MULTI-UNUSED-IMG:"<image_01>"',
+      'DS-ROLE-KEYS:"from"',
+      'DS-ROLE-KEYS:"from"',
+      'DS-ROLE-VALUES:"gpt"',
+      'DS-ROLE-VALUES:"human"',
+    ]);
+    const later = diagnostics.find((d) => d.code === 'DS-IMG-TAG-LATER')!;
+    assert.equal(later.range.start.line, 23);
+    assert.equal(later.severity, vscode.DiagnosticSeverity.Error);
+  });
+
+  it('applies a quick fix through the code action provider, changing exactly the role', async () => {
+    const uri = workspaceFile('data', 'train.json');
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    const diagnostics = await waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'DS-ROLE-VALUES'));
+    const human = diagnostics.find((d) => d.code === 'DS-ROLE-VALUES' && document.getText(d.range) === '"human"')!;
+    const before = document.getText();
+    const { action: fix, all: actions } = await actionTitled(uri, human.range, vscode.CodeActionKind.QuickFix, (t) => t === 'Change role to "user"');
+    assert.ok(fix.edit);
+    assert.ok(actions.some((a) => a.title.startsWith('Fix all DS-ROLE-VALUES in this file')));
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    const line = human.range.start.line;
+    assert.equal(document.lineAt(line).text, '      {"from": "user", "value": "<image>\\nWhat is the weather like in this street scene?"},');
+    const after = document.getText().split('\n');
+    before.split('\n').forEach((text, i) => i !== line && assert.equal(after[i], text, `line ${i} changed`));
+    // The finding goes away once the worker re-lints the edited text.
+    await waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'DS-ROLE-VALUES' && x.range.start.line === line));
+  });
+
+  it('moves a misplaced <image> tag and offers source.fixAll', async () => {
+    const uri = workspaceFile('data', 'train.json');
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    const diagnostics = await waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'DS-IMG-TAG-LATER'));
+    const later = diagnostics.find((d) => d.code === 'DS-IMG-TAG-LATER')!;
+    const { action: move } = await actionTitled(uri, later.range, vscode.CodeActionKind.QuickFix, (t) => t === 'Move <image> to the first user turn');
+    assert.ok(move.edit);
+    assert.ok(await vscode.workspace.applyEdit(move.edit));
+    assert.equal(document.lineAt(21).text, '      {"role": "user", "content": "<image>\\nWhich bar is the tallest?"},');
+    assert.equal(document.lineAt(23).text, '      {"role": "user", "content": "And the shortest?"},');
+    await waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'DS-IMG-TAG-LATER'));
+    const { action: fixAll } = await actionTitled(uri, new vscode.Range(0, 0, 0, 0), vscode.CodeActionKind.SourceFixAll, (t) => t.startsWith('Fix all dataset problems'));
+    assert.ok(fixAll.edit);
+    assert.ok(await vscode.workspace.applyEdit(fixAll.edit));
+    assert.equal(document.lineAt(13).text, '      {"role": "user", "content": "<image>\\nWhat is the weather like in this street scene?"},');
+    assert.equal(document.lineAt(14).text, '      {"role": "assistant", "content": "It is overcast and the road is wet, so it has probably just rained."}');
+  });
+
+  it('lints a file from disk into Problems with positions, without opening it', async () => {
+    const uri = workspaceFile('data', 'from-disk.jsonl');
+    const good = JSON.stringify({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] });
+    const bad = JSON.stringify({ messages: [{ role: 'human', content: 'q' }, { role: 'assistant', content: 'a' }] });
+    writeFileSync(uri.fsPath, `${good}\n${good}\n${bad}\n`);
+    const summary = await vscode.commands.executeCommand<{ format: string; samples: number; findings: number }>('finetuneWorkbench.lintDatasetFromDisk', uri);
+    assert.deepEqual(summary, { format: 'messages', samples: 3, findings: 1 });
+    const [diagnostic] = ours(uri);
+    assert.equal(diagnostic?.code, 'DS-ROLE-VALUES');
+    assert.deepEqual([diagnostic!.range.start.line, diagnostic!.range.start.character], [2, bad.indexOf('"human"')]);
+  });
+
+  it('sets the dataset format for a file through the command and re-lints with it', async () => {
+    const uri = workspaceFile('data', 'eval.json');
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    await waitForDiagnostics(uri, () => true);
+    assert.equal(await vscode.commands.executeCommand('finetuneWorkbench.setDatasetFormat', uri, 'llava'), 'llava');
+    await waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'DS-ROLE-KEYS'));
+    assert.equal(await vscode.commands.executeCommand('finetuneWorkbench.setDatasetFormat', uri, 'auto'), 'auto');
+    await waitForDiagnostics(uri, (d) => d.length === 0);
+  });
+
+  it('shows a hover with the sample index, id, images and turns', async () => {
+    const uri = workspaceFile('data', 'train.json');
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    await waitForDiagnostics(uri, (d) => d.length >= 11);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(30, 8));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(text, /\*\*Sample 3\*\* · id `3` · 2 images · 2 turns/);
+  });
+});
+
+describe('dataset lint in the editor: a 30 MB dataset', () => {
+  it('shows diagnostics after opening, and typing keeps the extension host responsive (timer-drift probe)', async function () {
+    this.timeout(120_000);
+    const uri = workspaceFile('data', 'large.json');
+    const samples: string[] = [];
+    let size = 2;
+    for (let i = 0; size < 30 * 1024 * 1024; i++) {
+      const answer = `The picture shows ${'a red street sign next to two parked cars and a dog '.repeat(1 + (i % 6))}`;
+      const sample = JSON.stringify(
+        { id: String(i), image: 'images/cat.png', conversations: [{ role: i % 1000 === 7 ? 'human' : 'user', content: `<image>\nWhat is in picture ${i}?` }, { role: 'assistant', content: answer }] },
+        null,
+        2,
+      );
+      samples.push(sample);
+      size += sample.length + 2;
+    }
+    writeFileSync(uri.fsPath, `[\n${samples.join(',\n')}\n]\n`);
+    const faults = Math.floor((samples.length - 8) / 1000) + 1;
+
+    // Drift probe: a 5 ms interval timer; how late it fires is how long the extension host thread was blocked.
+    let maxDrift = 0;
+    let last = performance.now();
+    const probe = setInterval(() => {
+      const now = performance.now();
+      maxDrift = Math.max(maxDrift, now - last - 5);
+      last = now;
+    }, 5);
+    try {
+      const opened = performance.now();
+      const document = await vscode.workspace.openTextDocument(uri);
+      // VS Code's own part: reading 30 MB and syncing it to the extension host.
+      const documentReadyMs = performance.now() - opened;
+      const ready = performance.now();
+      const editor = await vscode.window.showTextDocument(document);
+      await waitForDiagnostics(uri, (d) => d.filter((x) => x.code === 'DS-ROLE-VALUES').length === faults, 60_000);
+      const firstDiagnosticsMs = performance.now() - opened;
+      const diagnosticsAfterDocumentReadyMs = performance.now() - ready;
+      const openDrift = maxDrift;
+      maxDrift = 0;
+      last = performance.now();
+      // Type 40 characters into the first answer, 30 ms apart, then turn the first role into a fault.
+      const answerLine = document.getText(new vscode.Range(0, 0, 12, 0)).split('\n').findIndex((l) => l.includes('"content": "The picture'));
+      for (let k = 0; k < 40; k++) {
+        await editor.edit((edit) => edit.insert(new vscode.Position(answerLine, 20), 'x'));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      const roleLine = document.getText(new vscode.Range(0, 0, 12, 0)).split('\n').findIndex((l) => l.includes('"role": "user"'));
+      const roleAt = document.lineAt(roleLine).text.indexOf('"user"');
+      await editor.edit((edit) => edit.replace(new vscode.Range(roleLine, roleAt, roleLine, roleAt + 6), '"gpt"'));
+      const typed = performance.now();
+      await waitForDiagnostics(uri, (d) => d.some((x) => x.range.start.line === roleLine && x.code === 'DS-ROLE-VALUES'), 60_000);
+      const relintMs = performance.now() - typed;
+      const figures = { bytes: size, samples: samples.length, documentReadyMs: Math.round(documentReadyMs), diagnosticsAfterDocumentReadyMs: Math.round(diagnosticsAfterDocumentReadyMs), firstDiagnosticsMs: Math.round(firstDiagnosticsMs), maxHostBlockWhileOpeningMs: Math.round(openDrift), maxHostBlockWhileTypingMs: Math.round(maxDrift), relintAfterTypingMs: Math.round(relintMs) };
+      console.log(`[ftw-suite] dataset editor performance ${JSON.stringify(figures)}`);
+      const extension = vscode.extensions.getExtension(extensionId)!;
+      mkdirSync(path.join(extension.extensionPath, 'test-results'), { recursive: true });
+      writeFileSync(path.join(extension.extensionPath, 'test-results', 'dataset-editor-performance.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    } finally {
+      clearInterval(probe);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      rmSync(uri.fsPath, { force: true });
+    }
+  });
+});
