@@ -2,7 +2,7 @@
 // and an unbundled transpile of src/ and test/ into out/ for the test runners.
 // Type checking is separate (`npm run typecheck`), as esbuild only strips types.
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,6 +97,18 @@ if (!production) {
     outdir: 'out',
   });
 }
+
+/**
+ * The tree-sitter runtime and the bash/python grammars are wasm files shipped in their npm packages; the bundles
+ * load them at run time from dist/ (src/core/parsing/treeSitter.ts), so they are copied there.
+ */
+const wasmAssets = [
+  'node_modules/web-tree-sitter/tree-sitter.wasm',
+  'node_modules/tree-sitter-bash/tree-sitter-bash.wasm',
+  'node_modules/tree-sitter-python/tree-sitter-python.wasm',
+];
+mkdirSync(path.join(root, 'dist'), { recursive: true });
+for (const asset of wasmAssets) copyFileSync(path.join(root, asset), path.join(root, 'dist', path.basename(asset)));
 
 if (!watch) {
   if (!production) rmSync(path.join(root, 'out'), { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { estimateCommand } from './estimate';
 import { fixCommand } from './fix';
 import { curvesCommand } from './curves';
 import { cancelCommand, gpusCommand, jobsCommand, logsCommand, runCommand } from './jobs';
@@ -5,4 +6,4 @@ import { lintCommand } from './lint';
 import type { Subcommand } from './types';
 
 /** Every subcommand of `ftw`, in the order `ftw --help` lists them. Issues add theirs here. */
-export const subcommands: readonly Subcommand[] = [lintCommand, fixCommand, curvesCommand, runCommand, jobsCommand, logsCommand, cancelCommand, gpusCommand];
+export const subcommands: readonly Subcommand[] = [lintCommand, fixCommand, estimateCommand, curvesCommand, runCommand, jobsCommand, logsCommand, cancelCommand, gpusCommand];

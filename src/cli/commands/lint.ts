@@ -1,14 +1,16 @@
-import { openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isDatasetFormat } from '../../core/dataset/formats';
 import { datasetLinter } from '../../core/dataset/linter';
 import { compareFindings, type FileFinding } from '../../core/lint/findings';
+import { gpuFactsFrom, gpuQueryFields, parseGpuQueryCsv, type GpuFacts } from '../../core/gpu/nvidiaSmi';
 import { linterFor } from '../../core/lint/registry';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
 const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>] [--model-max-length <n>] [--no-media-check]
+                [--nvidia-smi <csv>] [--transformers-version <v>]
 
 Lints datasets, finetune scripts, DeepSpeed configs and Python files.
   --format <name>    force the file format instead of detecting it
@@ -16,6 +18,9 @@ Lints datasets, finetune scripts, DeepSpeed configs and Python files.
   --model-max-length <n>  datasets: warn about samples estimated longer than n tokens
   --no-media-check   datasets: do not check that image/video files exist and are images
   --json             print [{file, rule, severity, message, range}] with 0-based lines and characters
+  --nvidia-smi <csv> GPUs of the launch target: output of nvidia-smi --query-gpu=${gpuQueryFields.join(',')}
+                     --format=csv[,noheader,nounits] (bf16 support, process count)
+  --transformers-version <v>  transformers version of the launch target (flags removed in that version are errors)
 
 Human output: file:line:col severity rule message (1-based line and column).
 Exit codes: 0 no errors, 1 at least one finding at error severity, 2 usage or I/O error.`;
@@ -45,6 +50,8 @@ export const lintCommand: Subcommand = {
           format: { type: 'string' },
           json: { type: 'boolean' },
           'base-dir': { type: 'string' },
+          'nvidia-smi': { type: 'string' },
+          'transformers-version': { type: 'string' },
           'model-max-length': { type: 'string' },
           'no-media-check': { type: 'boolean' },
         },
@@ -59,6 +66,17 @@ export const lintCommand: Subcommand = {
       throw new UsageError(`--model-max-length must be a whole number, got '${maxLengthText}'`);
     }
     if (files.length === 0) throw new UsageError('name at least one file');
+    let gpu: GpuFacts | undefined;
+    if (parsed.values['nvidia-smi']) {
+      try {
+        gpu = gpuFactsFrom(parseGpuQueryCsv(readFileSync(path.resolve(io.cwd, parsed.values['nvidia-smi']), 'utf8')));
+      } catch (error) {
+        io.stderr(`ftw lint: cannot read ${parsed.values['nvidia-smi']}: ${(error as Error).message}\n`);
+        return ExitCode.UsageOrIo;
+      }
+      if (!gpu) throw new UsageError(`${parsed.values['nvidia-smi']} lists no GPU (expected nvidia-smi --query-gpu CSV output)`);
+    }
+    const transformersVersion = parsed.values['transformers-version'];
     const all: FileFinding[] = [];
     let ioError = false;
     for (const file of files) {
@@ -86,6 +104,8 @@ export const lintCommand: Subcommand = {
           baseDir,
           modelMaxLength,
           checkMediaFiles: !parsed.values['no-media-check'],
+          gpu,
+          transformersVersion,
         });
       } catch (error) {
         io.stderr(`ftw lint: cannot read ${file}: ${(error as Error).message}\n`);

@@ -1,5 +1,6 @@
 import { datasetLinter } from '../dataset/linter';
 import type { Finding } from './findings';
+import { deepSpeedConfigLinter, pythonQuantizationLinter, shellScriptLinter } from '../script/linters';
 
 export interface LintOptions {
   /** Forced format (e.g. a dataset format name); undefined means detect. */
@@ -7,6 +8,10 @@ export interface LintOptions {
   /** Folder relative paths inside the file (images, configs) resolve against; undefined means the file's folder. */
   baseDir?: string;
   signal?: AbortSignal;
+  /** GPUs of the launch target, for rules that depend on them (bf16, process count, memory). */
+  gpu?: { name: string; memoryGiB: number; computeCapability: string; count: number };
+  /** transformers version of the launch target, for flags that versions removed. */
+  transformersVersion?: string;
   /** Datasets: warn about samples estimated longer than this many tokens (0 or undefined: off). */
   modelMaxLength?: number;
   /** Datasets: check that referenced images/videos exist and are images (default true). */
@@ -25,7 +30,7 @@ export interface FileLinter {
 }
 
 /** Every file linter, most specific first. Issues add theirs here. */
-export const fileLinters: FileLinter[] = [datasetLinter];
+export const fileLinters: FileLinter[] = [shellScriptLinter, deepSpeedConfigLinter, pythonQuantizationLinter, datasetLinter];
 
 export function linterFor(filePath: string, head: string): FileLinter | undefined {
   return fileLinters.find((linter) => linter.matches(filePath, head));

@@ -6,7 +6,6 @@ import type { FeatureContext } from '../shared/context';
  * failing with "command not found". Remove an id here when its feature registers the real command.
  */
 export const pendingCommands: Record<string, string> = {
-  'finetuneWorkbench.estimateMemory': 'The GPU-memory estimate',
 };
 
 export function registerPendingCommands({ log }: FeatureContext): vscode.Disposable {

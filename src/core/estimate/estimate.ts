@@ -1,0 +1,261 @@
+import { paramCounts, type ModelShape } from './models';
+
+export type Method = 'full' | 'lora' | 'qlora';
+export type Precision = 'bf16' | 'fp16' | 'fp32' | 'amp';
+export type Optimizer = 'adamw' | 'adamw-8bit' | 'sgd';
+export type Offload = 'none' | 'optimizer' | 'all';
+
+export interface EstimateInput {
+  model: ModelShape;
+  method: Method;
+  loraRank?: number;
+  /** Module names LoRA wraps; default q/k/v/o. */
+  loraTargets?: readonly string[];
+  /**
+   * bf16/fp16: weights loaded in half precision and trained in it (HF Trainer, MiniCPM-V finetune.py loads
+   * torch_dtype=compute_dtype); with DeepSpeed, ZeRO keeps fp32 master weights and Adam states. amp: fp32 weights
+   * with autocast. fp32: no mixed precision.
+   */
+  precision: Precision;
+  optimizer?: Optimizer;
+  /** DeepSpeed engine in use (--deepspeed); ZeRO stage 0-3. */
+  deepspeed?: boolean;
+  zeroStage?: 0 | 1 | 2 | 3;
+  offload?: Offload;
+  gpus?: number;
+  microBatch?: number;
+  /** Sequence length in tokens, image tokens included (model_max_length is the worst case). */
+  seqLen: number;
+  gradientCheckpointing?: boolean;
+  /** Vision models: images per sample and slices per image (MiniCPM-V max_slice_nums + 1 overview). */
+  imagesPerSample?: number;
+  slicesPerImage?: number;
+  tuneVision?: boolean;
+  /** MiniCPM-V --tune_llm (full fine-tuning with tune_llm false trains only vision + resampler). */
+  tuneLlm?: boolean;
+}
+
+export interface Breakdown {
+  weights: number;
+  gradients: number;
+  optimizer: number;
+  activations: number;
+  /** CUDA context, allocator fragmentation, DeepSpeed buffers. */
+  overhead: number;
+}
+
+export interface Estimate {
+  /** Peak GPU memory per GPU as nvidia-smi would show it (bytes). */
+  peakBytesPerGpu: number;
+  /** The part PyTorch's caching allocator accounts for (torch.cuda.max_memory_allocated). */
+  allocatorPeakBytes: number;
+  breakdown: Breakdown;
+  trainableParams: number;
+  totalParams: number;
+  notes: string[];
+}
+
+const GiB = 1024 ** 3;
+/** CUDA context + cuBLAS/NCCL workspaces outside the caching allocator (torch 2.x on A100/H100: ~0.5 GiB). */
+const cudaContextBytes = 0.5 * GiB;
+/** Caching-allocator fragmentation above max_memory_allocated. */
+const fragmentation = 0.05;
+
+function loraParamsPerLayer(m: ModelShape, rank: number, targets: readonly string[]): number {
+  const h = m.hiddenSize;
+  const kv = (h / m.numHeads) * m.numKvHeads;
+  const shapes: Record<string, [number, number]> = {
+    q_proj: [h, h], k_proj: [h, kv], v_proj: [h, kv], o_proj: [h, h],
+    gate_proj: [h, m.intermediateSize], up_proj: [h, m.intermediateSize], down_proj: [m.intermediateSize, h],
+    c_attn: [h, 3 * h], c_proj: [h, h], w1: [h, m.intermediateSize], w2: [h, m.intermediateSize],
+  };
+  let total = 0;
+  for (const t of targets) {
+    const s = shapes[t];
+    if (s) total += rank * (s[0] + s[1]);
+  }
+  return total;
+}
+
+/** Estimates the peak GPU memory of one training configuration, per GPU. */
+export function estimateMemory(input: EstimateInput): Estimate {
+  const m = input.model;
+  const p = paramCounts(m);
+  const notes: string[] = [];
+  const gpus = Math.max(1, input.gpus ?? 1);
+  const batch = Math.max(1, input.microBatch ?? 1);
+  const tokens = batch * input.seqLen;
+  const stage = input.deepspeed ? (input.zeroStage ?? 0) : 0;
+  const offload = input.deepspeed ? (input.offload ?? 'none') : 'none';
+  const half = input.precision === 'bf16' || input.precision === 'fp16';
+  const isVision = !!m.vision;
+  const tuneVision = isVision && (input.tuneVision ?? true);
+  const tuneLlm = input.tuneLlm ?? true;
+  const quantized = input.method === 'qlora' || m.quantized !== undefined;
+  const quantBytes = m.quantized === 'int8' ? 1.06 : 0.56; // 4-bit weights + absmax/scales
+
+  // ----- which parameters train -----
+  let loraParams = 0;
+  let fullTrainable = 0;
+  if (input.method === 'full') {
+    if (tuneLlm) fullTrainable += p.embedding + p.lmHead + p.layerLinear + p.other;
+    fullTrainable += p.projector;
+    if (tuneVision) fullTrainable += p.vision;
+  } else {
+    const rank = input.loraRank ?? 64;
+    loraParams = m.numLayers * loraParamsPerLayer(m, rank, input.loraTargets ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj']);
+    if (m.family === 'minicpmv') {
+      // finetune.py: modules_to_save = ['embed_tokens', 'resampler'] (+ 'vpm' when tune_vision).
+      fullTrainable += p.embedding + p.projector + (tuneVision ? p.vision : 0);
+      notes.push('MiniCPM-V LoRA also trains embed_tokens and the resampler (modules_to_save).');
+    } else if (tuneVision) {
+      fullTrainable += p.projector;
+    }
+  }
+  const trainable = fullTrainable + loraParams;
+
+  // ----- weights -----
+  const frozenHalf = p.total - fullTrainable;
+  const llmLinear = p.layerLinear;
+  let weights: number;
+  const weightBytes = input.precision === 'fp32' || input.precision === 'amp' ? 4 : 2;
+  if (quantized) {
+    // Decoder linears in 4/8 bit; embeddings, norms, vision in 16 bit.
+    weights = llmLinear * quantBytes + (p.total - llmLinear) * 2;
+  } else {
+    weights = fullTrainable * weightBytes + frozenHalf * (input.precision === 'fp32' || input.precision === 'amp' ? 4 : 2);
+  }
+  // LoRA adapters: PEFT keeps them in fp32 (autocast_adapter_dtype).
+  weights += loraParams * 4;
+
+  // ----- gradients and optimizer states -----
+  const optBytesPerParam = (dtypeBytes: number) => (input.optimizer === 'adamw-8bit' ? 2 : input.optimizer === 'sgd' ? 0 : 2 * dtypeBytes);
+  let gradients: number;
+  let optimizer: number;
+  // fp32 copy of the gradient partition that DeepSpeed's mixed-precision optimizer steps on (partitioned from stage 1).
+  let fp32GradPartition = 0;
+  if (input.deepspeed && half) {
+    // DeepSpeed mixed precision: 16-bit weights/grads on the GPU, fp32 master weights + fp32 Adam states in the optimizer.
+    gradients = fullTrainable * 2 + loraParams * 4;
+    optimizer = trainable * (4 + optBytesPerParam(4));
+    fp32GradPartition = fullTrainable * 4;
+  } else {
+    gradients = fullTrainable * weightBytes + loraParams * 4;
+    optimizer = fullTrainable * optBytesPerParam(weightBytes) + loraParams * optBytesPerParam(4);
+  }
+  if (stage >= 1) {
+    optimizer /= gpus;
+    fp32GradPartition /= gpus;
+  }
+  if (stage >= 2) gradients /= gpus;
+  gradients += fp32GradPartition;
+  if (stage >= 3) weights /= gpus;
+  if (offload === 'optimizer' || offload === 'all') {
+    optimizer = 0;
+    gradients -= fp32GradPartition;
+    notes.push('Optimizer states and master weights offloaded to CPU RAM.');
+  }
+  if (offload === 'all' && stage >= 3) {
+    weights = 0;
+    notes.push('Parameters offloaded to CPU (ZeRO-3): GPU holds the layers in flight only.');
+  }
+
+  // ----- activations -----
+  const h = m.hiddenSize;
+  const perTokenLayer = 24 * h + 8 * m.intermediateSize; // bf16 tensors saved per token and layer (measured fit)
+  const ckpt = input.gradientCheckpointing ?? false;
+  const actScale = input.precision === 'fp32' ? 2 : 1;
+  const trainsLlmPath = input.method !== 'full' || tuneLlm;
+  let layerActs = 0;
+  if (trainsLlmPath) {
+    layerActs = ckpt ? tokens * m.numLayers * 2 * h + tokens * perTokenLayer : tokens * m.numLayers * perTokenLayer;
+  }
+  // Cross-entropy upcasts logits to fp32: log-softmax output + its gradient + the input gradient live together.
+  const logits = 12 * tokens * m.vocabSize;
+  let visionActs = 0;
+  if (isVision) {
+    const v = m.vision!;
+    const visionTokens = batch * (input.imagesPerSample ?? 1) * (input.slicesPerImage ?? 10) * v.patchesPerSlice;
+    const perVision = 24 * v.hiddenSize + 8 * v.intermediateSize;
+    visionActs = tuneVision ? (ckpt ? visionTokens * (v.numLayers * 2 * v.hiddenSize + perVision) : visionTokens * v.numLayers * perVision) : visionTokens * perVision;
+  }
+  const activations = (layerActs + visionActs) * actScale + logits;
+
+  // ----- peak -----
+  // Backward starts with all activations alive and no gradients; the optimizer step has all gradients and no
+  // activations. The embedding backward allocates an fp32 buffer the size of the table at the end of backward.
+  const embeddingBackward = fullTrainable >= p.embedding && (input.method === 'full' ? tuneLlm : m.family === 'minicpmv') ? p.embedding * 4 / (stage >= 2 ? gpus : 1) : 0;
+  let dsBuffers = 0;
+  if (input.deepspeed && stage >= 2) dsBuffers += 2 * Math.min(2e8, trainable) * 2; // reduce + allgather buckets
+  // ZeRO-3 gathers parameters on use and keeps up to stage3_max_live_parameters (1e9 in the shipped configs) resident.
+  if (input.deepspeed && stage >= 3) dsBuffers += Math.min(1e9, p.total) * 2;
+  const allocatorPeak = weights + optimizer + Math.max(activations, gradients + embeddingBackward) + dsBuffers;
+  const overhead = cudaContextBytes + allocatorPeak * fragmentation + dsBuffers;
+  const peak = allocatorPeak + cudaContextBytes + allocatorPeak * fragmentation;
+  if (quantized && input.method === 'full') notes.push('Full fine-tuning of a quantized model is not possible (Q-PURE); estimate assumes LoRA-style frozen int weights.');
+  return {
+    peakBytesPerGpu: Math.round(peak),
+    allocatorPeakBytes: Math.round(allocatorPeak),
+    breakdown: {
+      weights: Math.round(weights),
+      gradients: Math.round(gradients),
+      optimizer: Math.round(optimizer),
+      activations: Math.round(Math.max(activations, gradients + embeddingBackward) - gradients),
+      overhead: Math.round(overhead),
+    },
+    trainableParams: trainable,
+    totalParams: p.total,
+    notes,
+  };
+}
+
+export interface FitSuggestion {
+  /** What to change, in the user's terms (flags, DeepSpeed config). */
+  change: string;
+  estimate: Estimate;
+}
+
+/**
+ * Changes that bring the estimate under `gpuBytes`, in the order of MiniCPM-V's OOM FAQ (domain.md D.4b):
+ * shorter model_max_length, smaller batch (more accumulation), fewer slices, tune_vision false, LoRA,
+ * gradient checkpointing, ZeRO-2 + optimizer offload, ZeRO-3 + offload. Each is tried alone, then cumulatively.
+ */
+export function suggestFits(input: EstimateInput, gpuBytes: number): FitSuggestion[] {
+  const steps: Array<{ change: string; apply(i: EstimateInput): EstimateInput | undefined }> = [
+    { change: 'reduce --model_max_length to 1200', apply: (i) => (i.seqLen > 1200 ? { ...i, seqLen: 1200 } : undefined) },
+    { change: 'lower --per_device_train_batch_size to 1 (raise --gradient_accumulation_steps)', apply: (i) => ((i.microBatch ?? 1) > 1 ? { ...i, microBatch: 1 } : undefined) },
+    { change: 'reduce --max_slice_nums to 4', apply: (i) => (i.model.vision && (i.slicesPerImage ?? 10) > 5 ? { ...i, slicesPerImage: 5 } : undefined) },
+    { change: '--tune_vision false', apply: (i) => (i.model.vision && (i.tuneVision ?? true) ? { ...i, tuneVision: false } : undefined) },
+    { change: '--use_lora true (--tune_llm false)', apply: (i) => (i.method === 'full' ? { ...i, method: 'lora' } : undefined) },
+    { change: '--gradient_checkpointing true', apply: (i) => (!i.gradientCheckpointing ? { ...i, gradientCheckpointing: true } : undefined) },
+    {
+      change: 'ZeRO-2 with "offload_optimizer": {"device": "cpu"}',
+      apply: (i) => ((i.zeroStage ?? 0) < 2 || (i.offload ?? 'none') === 'none' ? { ...i, deepspeed: true, zeroStage: Math.max(2, i.zeroStage ?? 0) as 2 | 3, offload: 'optimizer' } : undefined),
+    },
+    { change: 'ZeRO-3 with optimizer and parameter offload to CPU', apply: (i) => ((i.zeroStage ?? 0) < 3 || i.offload !== 'all' ? { ...i, deepspeed: true, zeroStage: 3, offload: 'all' } : undefined) },
+  ];
+  const singles: FitSuggestion[] = [];
+  for (const step of steps) {
+    const next = step.apply(input);
+    if (!next) continue;
+    const estimate = estimateMemory(next);
+    if (estimate.peakBytesPerGpu <= gpuBytes) singles.push({ change: step.change, estimate });
+  }
+  if (singles.length) return singles;
+  // Nothing fits alone: accumulate changes in FAQ order until it does.
+  let current = input;
+  const applied: string[] = [];
+  for (const step of steps) {
+    const next = step.apply(current);
+    if (!next) continue;
+    current = next;
+    applied.push(step.change);
+    const estimate = estimateMemory(current);
+    if (estimate.peakBytesPerGpu <= gpuBytes) return [{ change: applied.join(' + '), estimate }];
+  }
+  return [];
+}
+
+export function formatGiB(bytes: number): string {
+  return `${(bytes / GiB).toFixed(1)} GiB`;
+}

@@ -1,0 +1,106 @@
+import type { FixableFinding } from '../lint/fixes';
+import { LineIndex } from '../parsing/lineIndex';
+import { createParser, type SyntaxNode } from '../parsing/treeSitter';
+
+/** MiniCPM-V's resampler uses out_proj/kv_proj weights directly; bnb-quantized copies crash the matmul (domain.md D.3). */
+export const minicpmInt8SkipModules = ['out_proj', 'kv_proj', 'lm_head'] as const;
+
+export interface QuantizationCall {
+  /** `BitsAndBytesConfig` or `from_pretrained`. */
+  callee: string;
+  /** keyword → source text of its value. */
+  keywords: Map<string, { text: string; node: SyntaxNode }>;
+  node: SyntaxNode;
+}
+
+function walk(node: SyntaxNode, visit: (n: SyntaxNode) => void): void {
+  visit(node);
+  for (const child of node.namedChildren) if (child) walk(child, visit);
+}
+
+function calleeName(call: SyntaxNode): string {
+  const fn = call.childForFieldName('function');
+  if (!fn) return '';
+  if (fn.type === 'attribute') return fn.childForFieldName('attribute')?.text ?? '';
+  return fn.text;
+}
+
+function keywordsOf(call: SyntaxNode): Map<string, { text: string; node: SyntaxNode }> {
+  const keywords = new Map<string, { text: string; node: SyntaxNode }>();
+  const args = call.childForFieldName('arguments');
+  for (const arg of args?.namedChildren ?? []) {
+    if (arg?.type !== 'keyword_argument') continue;
+    const name = arg.childForFieldName('name')?.text;
+    const value = arg.childForFieldName('value');
+    if (name && value) keywords.set(name, { text: value.text, node: value });
+  }
+  return keywords;
+}
+
+/** Finds BitsAndBytesConfig(...) and from_pretrained(..., quantization_config=/load_in_8bit=) calls with tree-sitter-python. */
+export async function findQuantizationCalls(text: string): Promise<{ calls: QuantizationCall[]; findings: FixableFinding[] }> {
+  const parser = await createParser('python');
+  const tree = parser.parse(text);
+  if (!tree) throw new Error('tree-sitter returned no tree for the Python file');
+  const lines = new LineIndex(text);
+  const calls: QuantizationCall[] = [];
+  const findings: FixableFinding[] = [];
+  try {
+    let mentionsMiniCpm = false;
+    const quantizedModels = new Set<string>();
+    walk(tree.rootNode, (node) => {
+      if (node.type === 'string' && /minicpm/i.test(node.text)) mentionsMiniCpm = true;
+      if (node.type !== 'call') return;
+      const callee = calleeName(node);
+      if (callee !== 'BitsAndBytesConfig' && callee !== 'from_pretrained') return;
+      const call: QuantizationCall = { callee, keywords: keywordsOf(node), node };
+      if (callee === 'from_pretrained' && !call.keywords.has('quantization_config') && !call.keywords.has('load_in_8bit') && !call.keywords.has('load_in_4bit')) return;
+      calls.push(call);
+      const parent = node.parent;
+      if (parent?.type === 'assignment') {
+        const target = parent.childForFieldName('left')?.text;
+        if (target && callee === 'from_pretrained') quantizedModels.add(target);
+      }
+    });
+    for (const call of calls) {
+      const direct8bit = call.keywords.get('load_in_8bit')?.text === 'True';
+      if (!mentionsMiniCpm || !direct8bit) continue;
+      const skip = call.keywords.get('llm_int8_skip_modules')?.text ?? '';
+      const missing = minicpmInt8SkipModules.slice(0, 2).filter((m) => !skip.includes(`'${m}'`) && !skip.includes(`"${m}"`));
+      if (!missing.length) continue;
+      const args = call.node.childForFieldName('arguments')!;
+      const closeParen = args.endIndex - 1;
+      const list = `[${minicpmInt8SkipModules.map((m) => `'${m}'`).join(', ')}]`;
+      const existing = call.keywords.get('llm_int8_skip_modules');
+      const edit = existing
+        ? { range: lines.range(existing.node.startIndex, existing.node.endIndex), newText: list }
+        : { range: lines.range(closeParen, closeParen), newText: `${args.namedChildren.length ? ', ' : ''}llm_int8_skip_modules=${list}` };
+      findings.push({
+        rule: 'Q-8BIT-HALFCHAR',
+        severity: 'error',
+        message: `8-bit loading of MiniCPM-V without skipping ${missing.join(', ')}: the resampler multiplies fp16 activations by the int8 out_proj/kv_proj weights and crashes with "RuntimeError: self and mat2 must have the same dtype, but got Half and Char". Add llm_int8_skip_modules=${list}.`,
+        range: lines.range(call.node.startIndex, call.node.childForFieldName('arguments')?.startIndex ?? call.node.endIndex),
+        fixes: [{ title: `Add llm_int8_skip_modules=${list}`, edits: [edit] }],
+      });
+    }
+    // .to()/.half() on a bitsandbytes model: transformers refuses (Q-TO).
+    walk(tree.rootNode, (node) => {
+      if (node.type !== 'call') return;
+      const fn = node.childForFieldName('function');
+      if (fn?.type !== 'attribute') return;
+      const object = fn.childForFieldName('object')?.text ?? '';
+      const method = fn.childForFieldName('attribute')?.text ?? '';
+      if (!quantizedModels.has(object) || !['to', 'half', 'float', 'bfloat16'].includes(method)) return;
+      findings.push({
+        rule: 'Q-TO',
+        severity: 'warning',
+        message: `${object}.${method}() on a bitsandbytes-quantized model: transformers raises "\`.to\` is not supported for \`4-bit\` or \`8-bit\` bitsandbytes models". Let device_map place it and do not cast.`,
+        range: lines.range(fn.startIndex, fn.endIndex),
+      });
+    });
+    return { calls, findings };
+  } finally {
+    tree.delete();
+    parser.delete();
+  }
+}

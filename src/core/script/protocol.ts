@@ -1,0 +1,96 @@
+/** Messages between the extension host and the script-lint worker (dist/workers/scriptLint.js); types only. */
+import type { Breakdown } from '../estimate/estimate';
+import type { GpuFacts } from '../gpu/nvidiaSmi';
+import type { Position, Range } from '../lint/findings';
+import type { FixableFinding } from '../lint/fixes';
+import type { FlagCompletion } from './assist';
+
+export type LintKind = 'script' | 'deepspeed' | 'python';
+
+export interface AnalyzeRequest {
+  op: 'analyze';
+  uri: string;
+  version: number;
+  kind: LintKind;
+  fileName: string;
+  text: string;
+  gpu: GpuFacts;
+  gpuSource: string;
+  transformersVersion?: string;
+  /** Unsaved text of open documents by file path (DeepSpeed configs the script names, finetune.py). */
+  openFiles: Record<string, string>;
+}
+
+export interface LensInfo {
+  range: Range;
+  launchIndex: number;
+  peakBytesPerGpu?: number;
+  fits?: boolean;
+  firstSuggestion?: string;
+  missing?: string;
+}
+
+export interface AnalyzeResponse {
+  findings: FixableFinding[];
+  lenses: LensInfo[];
+  /** DeepSpeed configs the script names (absolute), so the host lints them too. */
+  deepSpeedConfigs: string[];
+}
+
+export interface HoverRequest {
+  op: 'hover';
+  uri: string;
+  version: number;
+  position: Position;
+}
+
+export interface HoverResponse {
+  hover?: { markdown: string; range: Range };
+}
+
+export interface CompleteRequest {
+  op: 'complete';
+  uri: string;
+  version: number;
+  line: number;
+  textBeforeCursor: string;
+}
+
+export interface CompleteResponse {
+  items: FlagCompletion[];
+}
+
+export interface EstimateRequest {
+  op: 'estimate';
+  uri: string;
+  version: number;
+  launchIndex: number;
+}
+
+export interface EstimateResponse {
+  peakBytesPerGpu?: number;
+  breakdown?: Breakdown;
+  notes: string[];
+  suggestions: Array<{ change: string; peakBytesPerGpu: number }>;
+  gpu: GpuFacts;
+  missing?: string;
+}
+
+export interface CloseRequest {
+  op: 'close';
+  uri: string;
+}
+
+export type ServiceRequest = AnalyzeRequest | HoverRequest | CompleteRequest | EstimateRequest | CloseRequest;
+
+export interface ResponseFor {
+  analyze: AnalyzeResponse;
+  hover: HoverResponse;
+  complete: CompleteResponse;
+  estimate: EstimateResponse;
+  close: Record<string, never>;
+}
+
+/** Envelope on the worker's message port. `stale` answers a request for a version the worker has not analysed. */
+export type WorkerMessage = { id: number; request: ServiceRequest };
+export type WorkerReply = { id: number; ok: true; response: unknown } | { id: number; ok: false; error: string; stale?: boolean };
