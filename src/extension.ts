@@ -6,13 +6,11 @@ import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
 import { registerCurves } from './features/curves';
-import { registerPendingCommands } from './features/placeholders';
 import { registerScriptLint } from './features/scriptLint';
-import { registerEmptyViews } from './features/views';
 import { registerJobs } from './features/jobs';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerScriptLint, registerCurves, registerJobs, registerPendingCommands];
+const features: readonly Feature[] = [registerCoreCommands, registerDatasetLint, registerScriptLint, registerCurves, registerJobs];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();
