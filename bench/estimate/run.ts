@@ -2,7 +2,7 @@
 // produced by bench/estimate/measure.py) and with the public tables of domain.md E. Prints per-case error.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { estimateMemory, type EstimateInput } from '../../src/core/estimate/estimate';
+import { estimateMemory, visionActivationBytes, type EstimateInput } from '../../src/core/estimate/estimate';
 import { lookupModel, paramCounts } from '../../src/core/estimate/models';
 
 interface MeasuredCase {
@@ -68,7 +68,29 @@ function summary(label: string, list: number[]): void {
   const worst = list.reduce((w, e) => (Math.abs(e) > Math.abs(w) ? e : w), 0);
   console.log(`${label}: ${list.length} cases, median |error| ${(median * 100).toFixed(1)}%, worst ${pct(worst)}, within ±20%: ${abs.filter((e) => e <= 0.2).length}/${abs.length}`);
 }
+// The vision encoder alone (bench/estimate/measure_vision.py): weights, AdamW states and gradients in bf16 as the
+// script trains it, plus the activation term the estimator uses for MiniCPM-V's vpm.
+const vision = JSON.parse(readFileSync(path.join(root, 'bench', 'estimate', 'vision.json'), 'utf8')) as {
+  device: string;
+  cases: { slices: number; grad_ckpt?: boolean; frozen?: boolean; params: number; peak_bytes: number }[];
+};
+const siglip = { hiddenSize: 1152, numLayers: 27, patchesPerSlice: 1024 };
+const visionErrors: number[] = [];
+console.log(`\nVision encoder alone (SigLIP-400M shape, ${vision.device}):`);
+for (const c of vision.cases) {
+  const trained = !c.frozen;
+  const states = trained ? c.params * 2 * 2 : 0; // AdamW exp_avg + exp_avg_sq in the parameters' bf16
+  const grads = trained ? c.params * 2 : 0;
+  const acts = visionActivationBytes(siglip, c.slices, { trained, gradientCheckpointing: c.grad_ckpt === true });
+  const estimate = c.params * 2 + states + Math.max(acts, grads);
+  const error = (estimate - c.peak_bytes) / c.peak_bytes;
+  visionErrors.push(error);
+  const name = `siglip-400m ${trained ? 'trained' : 'frozen'} ${c.slices} slices${c.grad_ckpt ? ' ckpt' : ''}`;
+  console.log(name.padEnd(58), `${(c.peak_bytes / GiB).toFixed(2)}G`.padStart(10), `${(estimate / GiB).toFixed(2)}G`.padStart(10), pct(error).padStart(8));
+}
+
 console.log('');
+summary('vision encoder (constants fitted to these 4)', visionErrors);
 summary('calibration (constants fitted to these)', errors.calibration);
 summary('held-out validation', errors.validation);
 summary('all', [...errors.calibration, ...errors.validation]);

@@ -172,13 +172,9 @@ export function estimateMemory(input: EstimateInput): Estimate {
   }
   // Cross-entropy upcasts logits to fp32: log-softmax output + its gradient + the input gradient live together.
   const logits = 12 * tokens * m.vocabSize;
-  let visionActs = 0;
-  if (isVision) {
-    const v = m.vision!;
-    const visionTokens = batch * (input.imagesPerSample ?? 1) * (input.slicesPerImage ?? 10) * v.patchesPerSlice;
-    const perVision = 24 * v.hiddenSize + 8 * v.intermediateSize;
-    visionActs = tuneVision ? (ckpt ? visionTokens * (v.numLayers * 2 * v.hiddenSize + perVision) : visionTokens * v.numLayers * perVision) : visionTokens * perVision;
-  }
+  const visionActs = isVision
+    ? visionActivationBytes(m.vision!, batch * (input.imagesPerSample ?? 1) * (input.slicesPerImage ?? 10), { trained: tuneVision, gradientCheckpointing: ckpt })
+    : 0;
   const activations = (layerActs + visionActs) * actScale + logits;
 
   // ----- peak -----
@@ -258,4 +254,24 @@ export function suggestFits(input: EstimateInput, gpuBytes: number): FitSuggesti
 
 export function formatGiB(bytes: number): string {
   return `${(bytes / GiB).toFixed(1)} GiB`;
+}
+
+/**
+ * Activation memory of the vision encoder (SigLIP-style: LayerNorm, attention, GELU MLP) for `slices` image slices.
+ * Fitted to peaks measured on an H100 (bench/estimate/vision.json, SigLIP-400M shape, sdpa, bf16): a trained
+ * layer keeps about 32·hidden bytes per patch token (its GELU MLP saves less than a SwiGLU decoder layer);
+ * checkpointing keeps each layer's input (2·hidden) plus about two layers in flight during recomputation; a frozen
+ * encoder keeps nothing for backward, but its forward peaks at about 105·hidden bytes per token (attention
+ * workspace).
+ */
+export function visionActivationBytes(
+  v: { hiddenSize: number; numLayers: number; patchesPerSlice: number },
+  slices: number,
+  options: { trained: boolean; gradientCheckpointing: boolean },
+): number {
+  const tokens = slices * v.patchesPerSlice;
+  const perLayer = 32 * v.hiddenSize;
+  if (!options.trained) return tokens * 105 * v.hiddenSize;
+  if (options.gradientCheckpointing) return tokens * (v.numLayers * 2 * v.hiddenSize + 2 * perLayer);
+  return tokens * v.numLayers * perLayer;
 }
