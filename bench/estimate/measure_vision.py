@@ -1,7 +1,6 @@
 """Peak memory of training a SigLIP-400M-shaped vision encoder (MiniCPM-V's vpm) on N 448x448 slices, to check
 the estimator's vision-activation term. Random init, no downloads. Usage: python measure_vision.py OUT.json
-Not run yet (the GPU machine was not lent again in the session that wrote it); its output belongs in
-bench/estimate/vision.json."""
+Its output on an H100 is bench/estimate/vision.json, which `npm run bench:estimate` compares with the estimate."""
 import gc, json, sys, time
 import torch
 from transformers import SiglipVisionConfig, SiglipVisionModel
