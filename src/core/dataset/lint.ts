@@ -6,7 +6,7 @@ import { detectFormat, isDatasetFormat, type DatasetFormat } from './formats';
 import { ImageChecker } from './images';
 import { SampleLocator, type JsonPath } from './locate';
 import { applyOffsetEdits, equalLengthRepair, pseudoJsonEdits } from './pseudoJson';
-import { checkSample, cleanMiniCpmFacts, type FixOp, type SampleFacts, type SampleIssue } from './rules';
+import { checkSample, cleanMiniCpmFacts, type FixOp, type SampleIssue } from './rules';
 import { sampleValidator, type ErrorObject } from './schemas';
 import { RawSample, SampleSplitter, type Container, type StructureIssue } from './splitter';
 
@@ -109,8 +109,6 @@ interface Parsed {
   unparsed?: boolean;
   /** Parsed from the one-byte (latin1) view: good for checks of ASCII markup, not for positions or messages. */
   oneByte?: boolean;
-  /** `cleanMiniCpmFacts` of the one-byte view, found by another thread (`value` is then not parsed here). */
-  facts?: SampleFacts;
 }
 
 /** Lints a dataset pushed in byte chunks; memory stays bounded by the largest sample. */
@@ -156,46 +154,15 @@ export class DatasetLintSession {
 
   end(rest?: Buffer): DatasetLintResult {
     for (const raw of this.splitter.end(rest)) this.accept(raw);
-    return this.finish(this.splitter.container, this.splitter.issues);
-  }
-
-  /**
-   * Samples split elsewhere (by the reading thread of `lintDatasetFileParallel`): `table` holds 6 numbers per
-   * sample: index, first byte and end byte in `bytes`, start line, start character, byte offset in the file.
-   */
-  pushSplit(bytes: Buffer, table: Float64Array, facts?: readonly (SampleFacts | null)[]): void {
-    for (let k = 0; k + 6 <= table.length; k += 6) {
-      const raw = new RawSample(table[k]!, bytes, table[k + 1]!, table[k + 2]!, { line: table[k + 3]!, character: table[k + 4]! }, table[k + 5]!);
-      const known = facts?.[k / 6];
-      if (known && this.format === 'minicpmv' && !((this.options.modelMaxLength ?? 0) > 0)) {
-        // What this thread would have found itself: the same function on the same one-byte view.
-        this.count++;
-        this.check({ raw, value: undefined, oneByte: true, facts: known });
-        raw.release();
-      } else this.accept(raw);
-    }
-  }
-
-  /** The format, once detected (or forced). */
-  get currentFormat(): DatasetFormat | undefined {
-    return this.format;
-  }
-
-  /** Ends a session fed by {@link pushSplit}, with the splitter's verdict on the container and its issues. */
-  endSplit(container: Container, structureIssues: readonly StructureIssue[]): DatasetLintResult {
-    return this.finish(container, structureIssues);
-  }
-
-  private finish(container: Container, structureIssues: readonly StructureIssue[]): DatasetLintResult {
     this.flushPending();
     const format = this.format ?? detectFormat([], this.options.filePath);
-    for (const issue of structureIssues) this.findings.push(structureFinding(issue));
-    this.containerRules(format, container);
+    for (const issue of this.splitter.issues) this.findings.push(structureFinding(issue));
+    this.containerRules(format);
     this.findings.sort(compareFindings);
     return {
       format,
       detected: !this.forced,
-      container,
+      container: this.splitter.container,
       samples: this.count,
       findings: this.findings,
       sampleTable: this.sampleRanges ? { ranges: this.sampleRanges.slice(0, 6 * this.recorded), ids: this.sampleIds.join('\u0000') } : undefined,
@@ -295,7 +262,7 @@ export class DatasetLintSession {
     const issues: SampleIssue[] = [];
     // Clean MiniCPM-V samples (nearly all, in practice) are recognised without the schema and the full rules.
     const modelMaxLength = this.options.modelMaxLength ?? 0;
-    let facts = parsed.facts ?? (format === 'minicpmv' && modelMaxLength <= 0 ? cleanMiniCpmFacts(value) : undefined);
+    let facts = format === 'minicpmv' && modelMaxLength <= 0 ? cleanMiniCpmFacts(value) : undefined;
     if (!facts) {
       const validate = sampleValidator(format);
       if (!validate(value)) issues.push(...schemaIssues(validate.errors ?? [], value, format));
@@ -392,7 +359,8 @@ export class DatasetLintSession {
     return finding;
   }
 
-  private containerRules(format: DatasetFormat, container: Container): void {
+  private containerRules(format: DatasetFormat): void {
+    const container = this.splitter.container;
     const at: Position = { line: 0, character: 0 };
     const range = { start: at, end: { line: 0, character: 1 } };
     if (container === 'jsonl' && this.count > 0 && (format === 'minicpmv' || format === 'llava' || format === 'sharegpt' || format === 'llamafactory')) {
