@@ -49,6 +49,32 @@ describe('dataset lint: the example dataset', () => {
     assert.ok(result.findings.every((f) => f.message.length > 30));
   });
 
+  it('checks videos by their header: MP4, QuickTime, WebM/Matroska and AVI pass, anything else is named', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ftw-video-'));
+    const heads: Record<string, Buffer> = {
+      'a.mp4': Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from('ftypisom\0\0\x02\0', 'latin1')]),
+      'b.mov': Buffer.concat([Buffer.from([0, 0, 0, 0x14]), Buffer.from('ftypqt  ', 'latin1')]),
+      'c.webm': Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81]),
+      'd.avi': Buffer.from('RIFF\x10\0\0\0AVI LIST', 'latin1'),
+      'e.mp4': Buffer.from('<html>not found</html>'),
+      'f.mp4': Buffer.alloc(0),
+      'g.mp4': Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic', 'latin1')]),
+    };
+    for (const [name, head] of Object.entries(heads)) writeFileSync(path.join(dir, name), head);
+    const samples = Object.keys(heads).map((name) => ({ video: name, conversations: [{ from: 'human', value: '<video>\nq' }, { from: 'gpt', value: 'a' }] }));
+    const file = path.join(dir, 'data.json');
+    writeFileSync(file, JSON.stringify(samples, null, 2));
+    const findings = (await lintDatasetFile(file, { format: 'qwenvl' })).findings;
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.sample, f.message.split(' (resolved')[0]]),
+      [
+        ['DS-IMG-FILE', 4, 'Video "e.mp4" is not an MP4, QuickTime, WebM, Matroska or AVI video (by its header)'],
+        ['DS-IMG-FILE', 5, 'Video "f.mp4" is empty'],
+        ['DS-IMG-FILE', 6, 'Video "g.mp4" is not an MP4, QuickTime, WebM, Matroska or AVI video (by its header)'],
+      ],
+    );
+  });
+
   it('resolves images against a given base folder', async () => {
     const result = await lintDatasetFile(example, { baseDir: mkdtempSync(path.join(os.tmpdir(), 'ftw-empty-')) });
     assert.equal(result.findings.filter((f) => f.rule === 'DS-IMG-FILE').length, 7);
@@ -146,6 +172,18 @@ describe('dataset lint: rules', () => {
     assert.deepEqual(lint([{ conversations: ua('q', 'a') }], 'minicpmv').map((f) => f.rule), ['DS-IMG-MISSING']);
     assert.deepEqual(lint([{ image: 42, conversations: ua('q', 'a') }], 'minicpmv').map((f) => f.rule), ['DS-SCHEMA']);
     assert.deepEqual(lint([{ image: { '<image_00>': 'a.png' }, conversations: ua('<image_00><image>', 'a') }]).map((f) => f.rule), ['DS-RESERVED']);
+  });
+
+  it('MiniCPM-V: DS-THINK marks thinking data, at the <think> tag; nothing without both tags', () => {
+    const samples = [{ image: 'x.png', conversations: ua('<image>\nq', 'x <think>why</think> so') }];
+    const text = JSON.stringify(samples, null, 2);
+    const findings = lintDatasetText(text, { checkMediaFiles: false }).findings;
+    assert.deepEqual(findings.map((f) => [f.rule, f.severity]), [['DS-THINK', 'info']]);
+    assert.equal(textAt(text, findings[0]!), '<think>');
+    assert.deepEqual(lint([{ image: 'x.png', conversations: ua('<image>\nq', 'x <think>why') }]).map((f) => f.rule), []);
+    assert.deepEqual(lint([{ image: 'x.png', conversations: ua('<image>\nq', 'x </think><think>') }]).map((f) => f.rule), []);
+    // Only the last message counts.
+    assert.deepEqual(lint([{ image: 'x.png', conversations: [...ua('<image>\nq', '<think>a</think>b'), ...ua('q2', 'b')] }]).map((f) => f.rule), []);
   });
 
   it('Qwen-VL: placeholder count equals the number of files, no tags in answers', () => {

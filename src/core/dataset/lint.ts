@@ -319,7 +319,7 @@ export class DatasetLintSession {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(written)) {
       // URLs are fetched by the loader; paths from the one-byte view are UTF-8 bytes to decode.
       const file = oneByte && /[\x80-\xff]/.test(written) ? Buffer.from(written, 'latin1').toString('utf8') : written;
-      const status = this.images.check(path.resolve(this.baseDir, file), kind === 'image');
+      const status = this.images.check(path.resolve(this.baseDir, file), kind);
       if (!status.ok) problem = { file, detail: status.detail };
     }
     if (memo.size > 100_000) memo.clear();
