@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { runCli } from '../../src/cli/main';
 import { detectFormat } from '../../src/core/dataset/formats';
 import { lintDatasetFile, lintDatasetText, type DatasetFinding } from '../../src/core/dataset/lint';
-import { checkSample, cleanMiniCpmFacts } from '../../src/core/dataset/rules';
+import { checkSample, cleanMiniCpmFacts, modelSupportsMultiImage } from '../../src/core/dataset/rules';
 import { sampleValidator } from '../../src/core/dataset/schemas';
 import { SampleSplitter, type RawSample } from '../../src/core/dataset/splitter';
 import { linterFor } from '../../src/core/lint/registry';
@@ -184,6 +184,32 @@ describe('dataset lint: rules', () => {
     assert.deepEqual(lint([{ image: 'x.png', conversations: ua('<image>\nq', 'x </think><think>') }]).map((f) => f.rule), []);
     // Only the last message counts.
     assert.deepEqual(lint([{ image: 'x.png', conversations: [...ua('<image>\nq', '<think>a</think>b'), ...ua('q2', 'b')] }]).map((f) => f.rule), []);
+  });
+
+  it('MiniCPM-V: DS-MULTI-MODEL when the model is known and cannot take several images', async () => {
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-Llama3-V-2_5'), false);
+    assert.equal(modelSupportsMultiImage('/models/MiniCPM-V-2'), false);
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-V-2_6'), true);
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-o-2_6'), true);
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-V-4_5'), true);
+    assert.equal(modelSupportsMultiImage('./output/checkpoint-1000'), undefined);
+    const multi = { image: { '<image_00>': 'a.png', '<image_01>': 'b.png' }, conversations: ua('<image_00>\n<image_01>\nq', 'a') };
+    const single = { image: 'a.png', conversations: ua('<image>\nq', 'a') };
+    const text = JSON.stringify([single, multi], null, 2);
+    const rules = (model?: string) => lintDatasetText(text, { model, checkMediaFiles: false }).findings.map((f) => [f.rule, f.sample]);
+    assert.deepEqual(rules('openbmb/MiniCPM-Llama3-V-2_5'), [['DS-MULTI-MODEL', 1]]);
+    const finding = lintDatasetText(text, { model: 'openbmb/MiniCPM-Llama3-V-2_5', checkMediaFiles: false }).findings[0]!;
+    assert.equal(textAt(text, finding), '"image"');
+    assert.match(finding.message, /2 images in one sample, but MiniCPM-Llama3-V-2_5 cannot/);
+    assert.deepEqual(rules('openbmb/MiniCPM-V-2_6'), []);
+    assert.deepEqual(rules(undefined), []);
+    assert.deepEqual(rules('./output/checkpoint-1000'), []);
+    // Through the CLI.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ftw-multi-'));
+    writeFileSync(path.join(dir, 'd.json'), text);
+    const io = bufferIo(dir);
+    assert.equal(await runCli(['lint', '--no-media-check', '--model', 'openbmb/MiniCPM-Llama3-V-2_5', 'd.json'], io), 1);
+    assert.match(io.out, /^d\.json:\d+:\d+ error DS-MULTI-MODEL /);
   });
 
   it('Qwen-VL: placeholder count equals the number of files, no tags in answers', () => {

@@ -27,6 +27,19 @@ export interface SampleIssue {
 }
 
 /** A media file a sample references, to be checked on disk. */
+/**
+ * Whether a MiniCPM-V checkpoint (a Hugging Face id or a local path) can be fine-tuned on several images per sample:
+ * only MiniCPM-V 2.6, MiniCPM-o 2.6 and later (LLM_TYPE=qwen) can; MiniCPM-Llama3-V 2.5 and MiniCPM-V 2.0 cannot
+ * (maintainers in OpenBMB/MiniCPM-V#522). Undefined when the name does not say.
+ */
+export function modelSupportsMultiImage(model: string): boolean | undefined {
+  const name = model.toLowerCase();
+  if (/minicpm-llama3-v-?2[._]5/.test(name)) return false;
+  if (/minicpm-v-?2(?![._]?6)(?![0-9])/.test(name)) return false;
+  if (/minicpm-(v-?2[._]?6|o-?2[._]?6|v-?4|o-?4)/.test(name)) return true;
+  return undefined;
+}
+
 export interface MediaRef {
   path: JsonPath;
   file: string;
