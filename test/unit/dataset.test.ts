@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { runCli } from '../../src/cli/main';
 import { detectFormat } from '../../src/core/dataset/formats';
 import { lintDatasetFile, lintDatasetText, type DatasetFinding } from '../../src/core/dataset/lint';
-import { checkSample, cleanMiniCpmFacts } from '../../src/core/dataset/rules';
+import { checkSample, cleanMiniCpmFacts, modelSupportsMultiImage } from '../../src/core/dataset/rules';
 import { sampleValidator } from '../../src/core/dataset/schemas';
 import { SampleSplitter, type RawSample } from '../../src/core/dataset/splitter';
 import { linterFor } from '../../src/core/lint/registry';
@@ -47,6 +47,32 @@ describe('dataset lint: the example dataset', () => {
       'DS-EMPTY@5:""',
     ]);
     assert.ok(result.findings.every((f) => f.message.length > 30));
+  });
+
+  it('checks videos by their header: MP4, QuickTime, WebM/Matroska and AVI pass, anything else is named', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ftw-video-'));
+    const heads: Record<string, Buffer> = {
+      'a.mp4': Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from('ftypisom\0\0\x02\0', 'latin1')]),
+      'b.mov': Buffer.concat([Buffer.from([0, 0, 0, 0x14]), Buffer.from('ftypqt  ', 'latin1')]),
+      'c.webm': Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81]),
+      'd.avi': Buffer.from('RIFF\x10\0\0\0AVI LIST', 'latin1'),
+      'e.mp4': Buffer.from('<html>not found</html>'),
+      'f.mp4': Buffer.alloc(0),
+      'g.mp4': Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic', 'latin1')]),
+    };
+    for (const [name, head] of Object.entries(heads)) writeFileSync(path.join(dir, name), head);
+    const samples = Object.keys(heads).map((name) => ({ video: name, conversations: [{ from: 'human', value: '<video>\nq' }, { from: 'gpt', value: 'a' }] }));
+    const file = path.join(dir, 'data.json');
+    writeFileSync(file, JSON.stringify(samples, null, 2));
+    const findings = (await lintDatasetFile(file, { format: 'qwenvl' })).findings;
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.sample, f.message.split(' (resolved')[0]]),
+      [
+        ['DS-IMG-FILE', 4, 'Video "e.mp4" is not an MP4, QuickTime, WebM, Matroska or AVI video (by its header)'],
+        ['DS-IMG-FILE', 5, 'Video "f.mp4" is empty'],
+        ['DS-IMG-FILE', 6, 'Video "g.mp4" is not an MP4, QuickTime, WebM, Matroska or AVI video (by its header)'],
+      ],
+    );
   });
 
   it('resolves images against a given base folder', async () => {
@@ -146,6 +172,44 @@ describe('dataset lint: rules', () => {
     assert.deepEqual(lint([{ conversations: ua('q', 'a') }], 'minicpmv').map((f) => f.rule), ['DS-IMG-MISSING']);
     assert.deepEqual(lint([{ image: 42, conversations: ua('q', 'a') }], 'minicpmv').map((f) => f.rule), ['DS-SCHEMA']);
     assert.deepEqual(lint([{ image: { '<image_00>': 'a.png' }, conversations: ua('<image_00><image>', 'a') }]).map((f) => f.rule), ['DS-RESERVED']);
+  });
+
+  it('MiniCPM-V: DS-THINK marks thinking data, at the <think> tag; nothing without both tags', () => {
+    const samples = [{ image: 'x.png', conversations: ua('<image>\nq', 'x <think>why</think> so') }];
+    const text = JSON.stringify(samples, null, 2);
+    const findings = lintDatasetText(text, { checkMediaFiles: false }).findings;
+    assert.deepEqual(findings.map((f) => [f.rule, f.severity]), [['DS-THINK', 'info']]);
+    assert.equal(textAt(text, findings[0]!), '<think>');
+    assert.deepEqual(lint([{ image: 'x.png', conversations: ua('<image>\nq', 'x <think>why') }]).map((f) => f.rule), []);
+    assert.deepEqual(lint([{ image: 'x.png', conversations: ua('<image>\nq', 'x </think><think>') }]).map((f) => f.rule), []);
+    // Only the last message counts.
+    assert.deepEqual(lint([{ image: 'x.png', conversations: [...ua('<image>\nq', '<think>a</think>b'), ...ua('q2', 'b')] }]).map((f) => f.rule), []);
+  });
+
+  it('MiniCPM-V: DS-MULTI-MODEL when the model is known and cannot take several images', async () => {
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-Llama3-V-2_5'), false);
+    assert.equal(modelSupportsMultiImage('/models/MiniCPM-V-2'), false);
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-V-2_6'), true);
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-o-2_6'), true);
+    assert.equal(modelSupportsMultiImage('openbmb/MiniCPM-V-4_5'), true);
+    assert.equal(modelSupportsMultiImage('./output/checkpoint-1000'), undefined);
+    const multi = { image: { '<image_00>': 'a.png', '<image_01>': 'b.png' }, conversations: ua('<image_00>\n<image_01>\nq', 'a') };
+    const single = { image: 'a.png', conversations: ua('<image>\nq', 'a') };
+    const text = JSON.stringify([single, multi], null, 2);
+    const rules = (model?: string) => lintDatasetText(text, { model, checkMediaFiles: false }).findings.map((f) => [f.rule, f.sample]);
+    assert.deepEqual(rules('openbmb/MiniCPM-Llama3-V-2_5'), [['DS-MULTI-MODEL', 1]]);
+    const finding = lintDatasetText(text, { model: 'openbmb/MiniCPM-Llama3-V-2_5', checkMediaFiles: false }).findings[0]!;
+    assert.equal(textAt(text, finding), '"image"');
+    assert.match(finding.message, /2 images in one sample, but MiniCPM-Llama3-V-2_5 cannot/);
+    assert.deepEqual(rules('openbmb/MiniCPM-V-2_6'), []);
+    assert.deepEqual(rules(undefined), []);
+    assert.deepEqual(rules('./output/checkpoint-1000'), []);
+    // Through the CLI.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ftw-multi-'));
+    writeFileSync(path.join(dir, 'd.json'), text);
+    const io = bufferIo(dir);
+    assert.equal(await runCli(['lint', '--no-media-check', '--model', 'openbmb/MiniCPM-Llama3-V-2_5', 'd.json'], io), 1);
+    assert.match(io.out, /^d\.json:\d+:\d+ error DS-MULTI-MODEL /);
   });
 
   it('Qwen-VL: placeholder count equals the number of files, no tags in answers', () => {

@@ -9,13 +9,14 @@ import { linterFor } from '../../core/lint/registry';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
-const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>] [--model-max-length <n>] [--no-media-check]
+const usage = `Usage: ftw lint <file...> [--format <name>] [--json] [--base-dir <dir>] [--model-max-length <n>] [--model <id>] [--no-media-check]
                 [--nvidia-smi <csv>] [--transformers-version <v>]
 
 Lints datasets, finetune scripts, DeepSpeed configs and Python files.
   --format <name>    force the file format instead of detecting it
   --base-dir <dir>   folder that relative paths inside the files resolve against (default: each file's folder)
   --model-max-length <n>  datasets: warn about samples estimated longer than n tokens
+  --model <id>       datasets: the model to fine-tune (Hugging Face id or path), for model-specific rules
   --no-media-check   datasets: do not check that image/video files exist and are images
   --json             print [{file, rule, severity, message, range}] with 0-based lines and characters
   --nvidia-smi <csv> GPUs of the launch target: output of nvidia-smi --query-gpu=${gpuQueryFields.join(',')}
@@ -53,6 +54,7 @@ export const lintCommand: Subcommand = {
           'nvidia-smi': { type: 'string' },
           'transformers-version': { type: 'string' },
           'model-max-length': { type: 'string' },
+          model: { type: 'string' },
           'no-media-check': { type: 'boolean' },
         },
       });
@@ -103,6 +105,7 @@ export const lintCommand: Subcommand = {
           format: parsed.values.format,
           baseDir,
           modelMaxLength,
+          model: parsed.values.model,
           checkMediaFiles: !parsed.values['no-media-check'],
           gpu,
           transformersVersion,

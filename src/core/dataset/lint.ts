@@ -6,7 +6,7 @@ import { detectFormat, isDatasetFormat, type DatasetFormat } from './formats';
 import { ImageChecker } from './images';
 import { SampleLocator, type JsonPath } from './locate';
 import { applyOffsetEdits, equalLengthRepair, pseudoJsonEdits } from './pseudoJson';
-import { checkSample, cleanMiniCpmFacts, type FixOp, type SampleIssue } from './rules';
+import { checkSample, cleanMiniCpmFacts, modelSupportsMultiImage, type FixOp, type SampleIssue } from './rules';
 import { sampleValidator, type ErrorObject } from './schemas';
 import { RawSample, SampleSplitter, type Container, type StructureIssue } from './splitter';
 
@@ -76,6 +76,8 @@ export interface DatasetLintOptions {
   filePath?: string;
   /** Warn about samples estimated longer than this many tokens (0: off). */
   modelMaxLength?: number;
+  /** The model to be fine-tuned (Hugging Face id or path), where known: enables model-specific rules (DS-MULTI-MODEL). */
+  model?: string;
   /** Check that media files exist and are images (default true). */
   checkMediaFiles?: boolean;
   /** Record each sample's range, id and counts (for hovers). */
@@ -270,6 +272,15 @@ export class DatasetLintSession {
       issues.push(...checked.issues);
       facts = checked.facts;
     }
+    if (format === 'minicpmv' && facts.images > 1 && this.options.model && modelSupportsMultiImage(this.options.model) === false) {
+      issues.push({
+        rule: 'DS-MULTI-MODEL',
+        severity: 'error',
+        message: `${facts.images} images in one sample, but ${path.basename(this.options.model)} cannot be fine-tuned on several images per sample (only MiniCPM-V 2.6, MiniCPM-o 2.6 and later, LLM_TYPE=qwen). Use one image per sample or a later model.`,
+        path: ['image'],
+        target: 'key',
+      });
+    }
     if (facts.id !== undefined) {
       // Ids are keyed by their bytes, so both views of a sample agree.
       const key = parsed.oneByte ? facts.id : Buffer.from(facts.id, 'utf8').toString('latin1');
@@ -319,7 +330,7 @@ export class DatasetLintSession {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(written)) {
       // URLs are fetched by the loader; paths from the one-byte view are UTF-8 bytes to decode.
       const file = oneByte && /[\x80-\xff]/.test(written) ? Buffer.from(written, 'latin1').toString('utf8') : written;
-      const status = this.images.check(path.resolve(this.baseDir, file), kind === 'image');
+      const status = this.images.check(path.resolve(this.baseDir, file), kind);
       if (!status.ok) problem = { file, detail: status.detail };
     }
     if (memo.size > 100_000) memo.clear();

@@ -18,6 +18,7 @@ export const datasetLinter: FileLinter = {
       baseDir: options.baseDir,
       signal: options.signal,
       modelMaxLength: options.modelMaxLength,
+      model: options.model,
       checkMediaFiles: options.checkMediaFiles,
     });
     return result.findings;

@@ -27,6 +27,19 @@ export interface SampleIssue {
 }
 
 /** A media file a sample references, to be checked on disk. */
+/**
+ * Whether a MiniCPM-V checkpoint (a Hugging Face id or a local path) can be fine-tuned on several images per sample:
+ * only MiniCPM-V 2.6, MiniCPM-o 2.6 and later (LLM_TYPE=qwen) can; MiniCPM-Llama3-V 2.5 and MiniCPM-V 2.0 cannot
+ * (maintainers in OpenBMB/MiniCPM-V#522). Undefined when the name does not say.
+ */
+export function modelSupportsMultiImage(model: string): boolean | undefined {
+  const name = model.toLowerCase();
+  if (/minicpm-llama3-v-?2[._]5/.test(name)) return false;
+  if (/minicpm-v-?2(?![._]?6)(?![0-9])/.test(name)) return false;
+  if (/minicpm-(v-?2[._]?6|o-?2[._]?6|v-?4|o-?4)/.test(name)) return true;
+  return undefined;
+}
+
 export interface MediaRef {
   path: JsonPath;
   file: string;
@@ -385,7 +398,10 @@ export function checkSample(sample: unknown, format: DatasetFormat, options: Rul
   // Placeholders.
   const contentPath = (t: Turn): JsonPath => [...t.path, t.contentKey!];
   const textTurns = turns.filter((t) => t.content !== undefined && t.contentKey && typeof (conversation[t.index] as Record<string, unknown>)[t.contentKey] === 'string');
-  if (format === 'minicpmv') checkMiniCpmPlaceholders(issues, textTurns, images.length, multiKeys, contentPath);
+  if (format === 'minicpmv') {
+    checkMiniCpmPlaceholders(issues, textTurns, images.length, multiKeys, contentPath);
+    checkThinking(issues, turns, contentPath);
+  }
   else if (format === 'qwenvl') checkCounts(issues, textTurns, images.length, videos.length, 'QVL-COUNT', contentPath, true);
   else if (format === 'llava') checkLlavaPlaceholders(issues, textTurns, images.length, contentPath);
   else if (format === 'llamafactory' || (format === 'messages' && images.length + videos.length > 0)) {
@@ -478,6 +494,26 @@ export function cleanMiniCpmFacts(sample: unknown): SampleFacts | undefined {
     turns: n,
     media,
   };
+}
+
+/**
+ * DS-THINK: MiniCPM-V's qwen path (since af22b8f) passes enable_thinking=True to the chat template when the last
+ * message has both <think> and </think> (MiniCPM-V 4.5 thinking data). Worth knowing, not wrong.
+ */
+function checkThinking(issues: SampleIssue[], turns: Turn[], contentPath: (t: Turn) => JsonPath): void {
+  const last = turns[turns.length - 1];
+  if (!last || last.kind !== 'assistant' || last.content === undefined) return;
+  const open = last.content.indexOf('<think>');
+  if (open < 0 || last.content.indexOf('</think>', open) < 0) return;
+  issues.push({
+    rule: 'DS-THINK',
+    severity: 'info',
+    message:
+      "This answer has <think>…</think>: MiniCPM-V's finetune code (LLM_TYPE=qwen, since commit af22b8f) then formats the sample with the thinking template (enable_thinking=True). Intended for thinking data (MiniCPM-V 4.5); older code trains the tags as plain text.",
+    path: contentPath(last),
+    target: 'span',
+    span: [open, open + '<think>'.length],
+  });
 }
 
 function checkMiniCpmPlaceholders(issues: SampleIssue[], turns: Turn[], imageCount: number, multiKeys: string[] | undefined, contentPath: (t: Turn) => JsonPath): void {

@@ -14,6 +14,8 @@ export interface LintOptions {
   transformersVersion?: string;
   /** Datasets: warn about samples estimated longer than this many tokens (0 or undefined: off). */
   modelMaxLength?: number;
+  /** Datasets: the model to be fine-tuned (Hugging Face id or path), for model-specific rules. */
+  model?: string;
   /** Datasets: check that referenced images/videos exist and are images (default true). */
   checkMediaFiles?: boolean;
 }

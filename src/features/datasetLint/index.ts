@@ -85,6 +85,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
       baseDir,
       filePath: uri.scheme === 'file' ? uri.fsPath : undefined,
       modelMaxLength: settings.get('dataset.modelMaxLength', uri),
+      model: settings.get('dataset.model', uri) || undefined,
       checkMediaFiles: uri.scheme === 'file',
     };
   }
@@ -276,7 +277,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
       }
     }),
     vscode.window.onDidChangeActiveTextEditor(() => updateStatus()),
-    settings.onDidChange(['dataset.formatOverrides', 'dataset.imageBaseDir', 'dataset.modelMaxLength', 'dataset.lintInEditorMaxMB'], () => {
+    settings.onDidChange(['dataset.formatOverrides', 'dataset.imageBaseDir', 'dataset.modelMaxLength', 'dataset.model', 'dataset.lintInEditorMaxMB'], () => {
       for (const document of vscode.workspace.textDocuments) schedule(document, 0);
     }),
     vscode.commands.registerCommand('finetuneWorkbench.lintDatasetFromDisk', async (target?: vscode.Uri) => {

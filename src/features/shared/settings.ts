@@ -18,6 +18,7 @@ export interface SettingValues {
   'dataset.formatOverrides': Record<string, DatasetFormatSetting>;
   'dataset.imageBaseDir': string;
   'dataset.modelMaxLength': number;
+  'dataset.model': string;
   'dataset.lintInEditorMaxMB': number;
   'script.transformersVersion': string;
   'gpu.default': GpuSetting;
