@@ -74,6 +74,9 @@ test('Launch panel: launch from the form, job appears in the Jobs view, form sur
     await llmType.locator('a').click();
     await page.locator('.tab.active', { hasText: 'finetune_lora.sh' }).waitFor({ timeout: 20_000 });
     await page.locator('.statusbar-item', { hasText: /Ln 16, Col \d+/ }).first().waitFor({ timeout: 20_000 });
+    // The editor group beside the panel can re-host its iframe: find the panel's frame again (its state is restored).
+    frame = await launchFrame(page);
+    await frame.locator('#resolved').filter({ hasText: marker }).waitFor({ timeout: 20_000 });
     await frame.locator('#overridePreflight').click();
     await frame.locator('#launch').click();
     await frame.locator('#status').filter({ hasText: /launched on local/ }).waitFor({ timeout: 30_000 });

@@ -236,7 +236,9 @@ export function registerLaunchPanel({ extension, log, settings }: FeatureContext
             const target = view.files[message.id];
             if (target) {
               const at = new vscode.Position(target.line, target.character);
-              await vscode.window.showTextDocument(vscode.Uri.file(target.file), { selection: new vscode.Range(at, at), viewColumn: vscode.ViewColumn.One });
+              // Beside the panel, never over it (a hidden webview is torn down).
+              const viewColumn = panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One;
+              await vscode.window.showTextDocument(vscode.Uri.file(target.file), { selection: new vscode.Range(at, at), viewColumn, preserveFocus: false });
             }
             break;
           }

@@ -29,9 +29,12 @@ describe('launch preflight: Launch panel findings and estimate; a probed target 
   });
 
   after(async () => {
+    // Close the panel first, so no preflight of its can set the probed target again after the refresh clears it.
     process.env.PATH = originalPath;
-    await vscode.commands.executeCommand('finetuneWorkbench.refreshHosts');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('finetuneWorkbench.refreshHosts');
+    // The next suites expect the gpu.default lint: wait until the script is re-linted without the probed target.
+    await until('the script lint back on gpu.default', () => !vscode.languages.getDiagnostics(script).some((d) => d.code === 'SCRIPT-GPUS'));
   });
 
   it('lists the script findings (with file and line), the dataset details and the memory estimate against gpu.default when the target has no GPUs', async () => {
