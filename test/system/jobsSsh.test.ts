@@ -188,4 +188,28 @@ describe('ftw CLI against the real sshd', () => {
     assert.equal(await runCli(['run', 'replay-trainer.sh', '--target', 'ftw-unknown', '--no-sync'], bad), 1);
     assert.match(bad.err, /host key of ftw-unknown is not known yet.*ssh ftw-unknown/s);
   });
+
+  it('ftw run --target <ssh host> refuses a script whose preflight finds errors (exit 1) and runs it with --force', async () => {
+    const { runCli } = await import('../../src/cli/main');
+    process.env.FTW_STATE_DIR = mkdtempSync(path.join(os.tmpdir(), 'ftw-cli-ssh-state-'));
+    process.env.FTW_REMOTE_ROOT = mkdtempSync(path.join(os.tmpdir(), 'ftw-cli-ssh-root-'));
+    process.env.FTW_SSH_CONFIG = cliServer.configFile;
+    process.env.FTW_SSH_CONTROL_DIR = cliServer.controlDir;
+    const ws = replayWorkspace('preflight ws');
+    // The torchrun line never runs (if false): with --force the job succeeds, but the preflight lints it.
+    writeFileSync(
+      path.join(ws, 'train.sh'),
+      '#!/bin/bash\necho "train.sh on $(hostname)"\nif false; then\n  torchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen2-VL-2B-Instruct --data_path data/missing.json --output_dir out\nfi\n',
+    );
+    const io = { out: '', err: '', cwd: ws, stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
+    assert.equal(await runCli(['run', 'train.sh', '--target', 'ftw-test'], io), 1, io.err);
+    // The probe ran on the target over ssh (no nvidia-smi there: said so, GPU checks skipped).
+    assert.match(io.err, /GPU probe of ftw-test: nvidia-smi is not installed on the target; GPU checks skipped/);
+    assert.match(io.err, /^train\.sh:4:\d+ error SCRIPT-FILE-MISSING dataset data\/missing\.json not found/m);
+    assert.match(io.err, /not launching/);
+    const forced = { out: '', err: '', cwd: ws, stdout: (s: string) => void (forced.out += s), stderr: (s: string) => void (forced.err += s) };
+    assert.equal(await runCli(['run', 'train.sh', '--target', 'ftw-test', '--force'], forced), 0, forced.err);
+    assert.match(forced.out, /train\.sh on /);
+    assert.match(forced.err, /launching anyway \(--force\)[\s\S]*succeeded \(exit 0\)/);
+  });
 });

@@ -61,6 +61,23 @@ test('Launch panel: launch from the form, job appears in the Jobs view, form sur
     // Long enough that the window reload below happens while the job runs: the reloaded extension re-attaches.
     await frame.locator('#command textarea').fill(`echo ${marker}; sleep 6; echo done`);
     await frame.locator('#resolved').filter({ hasText: marker }).waitFor({ timeout: 20_000 });
+    // The form's script is the example's finetune_lora.sh: its preflight lists findings linked to file:line and the
+    // memory estimate, and its errors block the launch until overridden.
+    const llmType = frame.locator('#preflight li', { hasText: 'SCRIPT-LLMTYPE' });
+    await llmType.waitFor({ timeout: 60_000 });
+    assert.equal(await llmType.locator('a').textContent(), 'finetune_lora.sh:16');
+    await frame.locator('#preflight li a', { hasText: 'data/train.json:4' }).first().waitFor();
+    await frame.locator('#preflightFacts').filter({ hasText: /Memory estimate \(line 27\): ≈ [\d.]+ GiB per GPU/ }).waitFor();
+    await frame.locator('#preflightFacts').filter({ hasText: /errors block the launch/ }).waitFor();
+    await frame.locator('#launch').click();
+    await frame.locator('#status').filter({ hasText: /Not launched: the preflight found \d+ error/ }).waitFor({ timeout: 30_000 });
+    await llmType.locator('a').click();
+    await page.locator('.tab.active', { hasText: 'finetune_lora.sh' }).waitFor({ timeout: 20_000 });
+    await page.locator('.statusbar-item', { hasText: /Ln 16, Col \d+/ }).first().waitFor({ timeout: 20_000 });
+    // The editor group beside the panel can re-host its iframe: find the panel's frame again (its state is restored).
+    frame = await launchFrame(page);
+    await frame.locator('#resolved').filter({ hasText: marker }).waitFor({ timeout: 20_000 });
+    await frame.locator('#overridePreflight').click();
     await frame.locator('#launch').click();
     await frame.locator('#status').filter({ hasText: /launched on local/ }).waitFor({ timeout: 30_000 });
 

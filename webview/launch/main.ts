@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import { emptyForm, type GpuRow, type HostToLaunch, type LaunchForm, type LaunchToHost, type PreflightItem } from '../../src/protocol/launch';
+import { emptyForm, type GpuRow, type HostToLaunch, type LaunchForm, type LaunchToHost, type PreflightItem, type PreflightSummary } from '../../src/protocol/launch';
 import { vscodeApi } from '../shared/vscodeApi';
 
 const vscode = vscodeApi<LaunchToHost, LaunchForm>();
@@ -55,27 +55,36 @@ function renderGpus(gpus: GpuRow[], error?: string, transformers?: string): void
   $('transformers').textContent = transformers ? `transformers ${transformers} on the target` : '';
 }
 
-function renderPreflight(items: PreflightItem[]): void {
+function renderPreflight(items: PreflightItem[], summary: PreflightSummary): void {
+  const facts = $('preflightFacts');
+  const lines: string[] = [];
+  if (summary.state === 'running') lines.push('Running the preflight…');
+  if (summary.gpu) lines.push(`GPUs: ${summary.gpu}`);
+  if (summary.state === 'done') lines.push(`transformers on the target: ${summary.transformersVersion ?? 'unknown'}`);
+  lines.push(...summary.estimates);
+  if (summary.verdict) lines.push(summary.verdict === 'blocked' ? 'Verdict: errors block the launch (check “Launch despite preflight errors” to override).' : summary.verdict === 'warnings' ? 'Verdict: warnings only.' : 'Verdict: ok.');
+  facts.replaceChildren(...lines.map((l) => Object.assign(document.createElement('div'), { textContent: l })));
   const list = $('preflight');
   list.replaceChildren();
   if (items.length === 0) {
-    list.textContent = 'No findings for this script.';
+    list.textContent = summary.state === 'done' ? 'No findings for this script.' : '';
     return;
   }
   for (const item of items) {
     const li = document.createElement('li');
     li.className = item.severity;
-    if (item.line !== undefined) {
+    if (item.id !== undefined && item.line !== undefined) {
       const link = document.createElement('a');
       link.href = '#';
-      link.textContent = `line ${item.line + 1}`;
+      link.textContent = `${item.file ?? 'script'}:${item.line + 1}`;
+      const id = item.id;
       link.addEventListener('click', (e) => {
         e.preventDefault();
-        vscode.postMessage({ type: 'openFinding', line: item.line ?? 0 });
+        vscode.postMessage({ type: 'openFinding', id });
       });
-      li.append(link, ': ');
+      li.append(link, ' ');
     }
-    li.append(`${item.severity}: ${item.message}`);
+    li.append(`${item.severity}${item.rule ? ` ${item.rule}` : ''}: ${item.message}`);
     list.append(li);
   }
 }
@@ -105,6 +114,12 @@ function bind(): void {
     save();
     $('gpus').textContent = 'Probing GPUs…';
     vscode.postMessage({ type: 'probe', target: form.target });
+  });
+  const override = $<CheckElement>('overridePreflight');
+  override.checked = form.overridePreflight;
+  override.addEventListener('change', () => {
+    form.overridePreflight = override.checked;
+    save();
   });
   const onSave = $<CheckElement>('launchOnSave');
   onSave.checked = form.launchOnSave;
@@ -141,7 +156,7 @@ window.addEventListener('message', (event: MessageEvent<HostToLaunch>) => {
       break;
     case 'preview':
       $('resolved').textContent = message.command;
-      renderPreflight(message.preflight);
+      renderPreflight(message.preflight, message.summary);
       break;
     case 'launched':
       $('status').textContent = `Job ${message.jobId} launched on ${message.target}. Follow it in the Jobs view.`;

@@ -6,6 +6,10 @@ import { formatDuration, formatProgress } from '../../core/jobs/progress';
 import { JobRegistry } from '../../core/jobs/registry';
 import { JobRunner } from '../../core/jobs/runner';
 import { parseTarget } from '../../core/jobs/transport';
+import { gpuQueryFields, parseGpuQueryCsv, type GpuInfo } from '../../core/gpu/nvidiaSmi';
+import { chosenGpus, formatPreflight, runPreflight } from '../../core/jobs/preflight';
+import { shellScriptLinter } from '../../core/script/linters';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Logger } from '../../core/logger';
 import type { CliIo } from '../io';
 import { ExitCode, UsageError } from '../exitCodes';
@@ -97,9 +101,53 @@ on the target). Remote targets get the current folder synced first with rsync (.
   --secret NAME      pass the value of NAME from this shell's environment as a secret (masked in logs, never on a command line)
   --detach           return once the job has started instead of streaming its log
   --no-sync          do not rsync the folder to a remote target
+  --no-preflight     skip the preflight (lint of the script, its datasets and DeepSpeed config; GPU probe; memory estimate)
+  --force            launch even when the preflight finds errors (they are still printed)
+  --nvidia-smi <f>   GPU facts from saved \`nvidia-smi --query-gpu=... --format=csv\` output instead of probing the target
   --nodes N --gpus-per-node G --partition P --time T --account A   Slurm options (slurm:<host> targets)
 Ctrl+C while streaming detaches; the job keeps running.
-Exit codes: 0 the job succeeded (or started, with --detach), 1 it failed or was cancelled, 2 usage or I/O error.`;
+Exit codes: 0 the job succeeded (or started, with --detach), 1 it failed, was cancelled or the preflight found errors, 2 usage or I/O error.`;
+
+function isShellScript(file: string): boolean {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(512);
+      return shellScriptLinter.matches(file, buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8'));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Runs and prints the preflight; GPU facts from --nvidia-smi, else the target's probe (Slurm: not the compute nodes, so none). */
+async function preflight(runner: JobRunner, request: LaunchRequest, script: string, nvidiaSmiFile: string | undefined, io: CliIo) {
+  let gpus: GpuInfo[] = [];
+  let transformersVersion: string | undefined;
+  let gpuSource: string | undefined;
+  if (nvidiaSmiFile) {
+    try {
+      gpus = parseGpuQueryCsv(readFileSync(path.resolve(io.cwd, nvidiaSmiFile), 'utf8'), gpuQueryFields);
+    } catch (error) {
+      throw new UsageError(`--nvidia-smi: ${(error as Error).message}`);
+    }
+    gpuSource = nvidiaSmiFile;
+  } else if (parseTarget(request.target).kind !== 'slurm') {
+    const probe = await runner.probeGpus(request.target).catch((error: Error) => ({ gpus: [], transformersVersion: undefined, error: error.message }));
+    if (probe.error) io.stderr(`ftw: preflight: GPU probe of ${request.target}: ${probe.error}; GPU checks skipped\n`);
+    gpus = probe.gpus;
+    transformersVersion = probe.transformersVersion;
+    gpuSource = `probe of ${request.target}`;
+  }
+  const chosen = chosenGpus(gpus, request.gpus);
+  if (request.gpus?.length && chosen.length < request.gpus.length && gpus.length) io.stderr(`ftw: preflight: --gpus ${request.gpus.join(',')} names GPUs the target does not have (it has ${gpus.map((g) => g.index).join(',')})\n`);
+  // The job runs from the synced folder (the current one), so relative paths in the script resolve there.
+  const result = await runPreflight({ scriptPath: script, launchDir: io.cwd, gpus: chosen, gpuSource: chosen.length ? gpuSource : undefined, transformersVersion });
+  for (const line of formatPreflight(result, io.cwd)) io.stderr(`${line}\n`);
+  return result.verdict;
+}
 
 export const runCommand: Subcommand = {
   name: 'run',
@@ -123,6 +171,9 @@ export const runCommand: Subcommand = {
       time: { type: 'string' },
       account: { type: 'string' },
       verbose: { type: 'boolean' },
+      'no-preflight': { type: 'boolean' },
+      force: { type: 'boolean' },
+      'nvidia-smi': { type: 'string' },
     });
     const [script, ...extra] = parsed.positionals;
     if (!script) throw new UsageError('name the script to run');
@@ -166,6 +217,16 @@ export const runCommand: Subcommand = {
     };
     const runner = makeRunner(io, { sshConfig: v['ssh-config'] as string | undefined, verbose: v.verbose === true });
     try {
+      if (v['no-preflight'] !== true && isShellScript(absolute)) {
+        const verdict = await preflight(runner, request, absolute, v['nvidia-smi'] as string | undefined, io);
+        if (verdict === 'blocked') {
+          if (v.force !== true) {
+            io.stderr('ftw: preflight found errors; not launching. Fix them, or launch anyway with --force (or skip the preflight with --no-preflight).\n');
+            return ExitCode.Findings;
+          }
+          io.stderr('ftw: preflight found errors; launching anyway (--force).\n');
+        }
+      }
       const job = runner.submit(request);
       io.stderr(`ftw: job ${job.id} queued on ${request.target}\n`);
       const started = await runner.waitFor(job.id, (j) => j.state !== 'queued');

@@ -1,27 +1,23 @@
+import { gpuQueryFields, parseGpuQueryCsv, type GpuInfo } from '../gpu/nvidiaSmi';
 import { quoteShellArg } from './shellQuote';
 
-/** One GPU as `nvidia-smi --query-gpu=... --format=csv,noheader,nounits` reports it. */
-export interface ProbedGpu {
-  index: number;
+/** One GPU of a probed target: the issue-4 parser's facts plus the processes running on it. */
+export interface ProbedGpu extends GpuInfo {
   uuid: string;
-  name: string;
-  memoryTotalMiB: number;
   memoryUsedMiB: number;
   memoryFreeMiB: number;
-  utilizationPercent?: number;
-  temperatureC?: number;
-  computeCapability?: string;
   processes: { pid: number; name: string; usedMemoryMiB?: number }[];
 }
 
 export interface GpuProbe {
   gpus: ProbedGpu[];
+  /** `transformers.__version__` on the target (python of the launch settings), when importable. */
   transformersVersion?: string;
   /** Why there are no GPUs (nvidia-smi missing or failing), when there are none. */
   error?: string;
 }
 
-export const gpuQueryFields = ['index', 'uuid', 'name', 'memory.total', 'memory.used', 'memory.free', 'utilization.gpu', 'temperature.gpu', 'compute_cap'];
+export { gpuQueryFields };
 export const appQueryFields = ['gpu_uuid', 'pid', 'process_name', 'used_memory'];
 
 export function gpuProbeScript(python = 'python3'): string {
@@ -38,28 +34,15 @@ const num = (s: string | undefined) => {
   return s === undefined || s.trim() === '' || Number.isNaN(n) ? undefined : n;
 };
 
-/** Parses `--query-gpu` csv,noheader,nounits rows in the order of gpuQueryFields. */
+/** `--query-gpu` rows (fields of gpuQueryFields) through the one nvidia-smi parser, src/core/gpu/nvidiaSmi.ts. */
 export function parseGpuQuery(csv: string): ProbedGpu[] {
-  return csv
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-    .map((line) => {
-      const f = line.split(',').map((s) => s.trim());
-      if (f.length < 6 || num(f[0]) === undefined) throw new Error(`Unexpected nvidia-smi line: ${line}`);
-      return {
-        index: num(f[0]) ?? 0,
-        uuid: f[1],
-        name: f[2],
-        memoryTotalMiB: num(f[3]) ?? 0,
-        memoryUsedMiB: num(f[4]) ?? 0,
-        memoryFreeMiB: num(f[5]) ?? 0,
-        utilizationPercent: num(f[6]),
-        temperatureC: num(f[7]),
-        computeCapability: f[8] && f[8] !== '[N/A]' ? f[8] : undefined,
-        processes: [],
-      };
-    });
+  return parseGpuQueryCsv(csv, gpuQueryFields).map((gpu) => ({
+    ...gpu,
+    uuid: gpu.uuid ?? '',
+    memoryUsedMiB: gpu.memoryUsedMiB ?? 0,
+    memoryFreeMiB: gpu.memoryFreeMiB ?? gpu.memoryTotalMiB - (gpu.memoryUsedMiB ?? 0),
+    processes: [],
+  }));
 }
 
 export function parseGpuProbe(output: string): GpuProbe {

@@ -3,6 +3,7 @@ import type { Breakdown } from '../estimate/estimate';
 import type { GpuFacts } from '../gpu/nvidiaSmi';
 import type { Position, Range } from '../lint/findings';
 import type { FixableFinding } from '../lint/fixes';
+import type { PreflightInput, PreflightResult } from '../jobs/preflight';
 import type { FlagCompletion } from './assist';
 
 export type LintKind = 'script' | 'deepspeed' | 'python';
@@ -81,7 +82,12 @@ export interface CloseRequest {
   uri: string;
 }
 
-export type ServiceRequest = AnalyzeRequest | HoverRequest | CompleteRequest | EstimateRequest | CloseRequest;
+/** The launcher's preflight (src/core/jobs/preflight.ts): reads the saved script and the files it names. */
+export interface PreflightRequest extends PreflightInput {
+  op: 'preflight';
+}
+
+export type ServiceRequest = AnalyzeRequest | HoverRequest | CompleteRequest | EstimateRequest | CloseRequest | PreflightRequest;
 
 export interface ResponseFor {
   analyze: AnalyzeResponse;
@@ -89,6 +95,7 @@ export interface ResponseFor {
   complete: CompleteResponse;
   estimate: EstimateResponse;
   close: Record<string, never>;
+  preflight: PreflightResult;
 }
 
 /** Envelope on the worker's message port. `stale` answers a request for a version the worker has not analysed. */

@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AnalyzeRequest, CompleteRequest, EstimateRequest, HoverRequest, ResponseFor, ServiceRequest } from './protocol';
+import type { AnalyzeRequest, CompleteRequest, EstimateRequest, HoverRequest, PreflightRequest, ResponseFor, ServiceRequest } from './protocol';
 import { lintDeepSpeedConfig } from '../deepspeed/config';
 import { estimateMemory, suggestFits } from '../estimate/estimate';
 import { estimateInputFromLaunch } from '../estimate/fromScript';
 import type { GpuFacts } from '../gpu/nvidiaSmi';
 import { findQuantizationCalls } from '../python/quantization';
+import { runPreflight } from '../jobs/preflight';
 import { flagCompletions, hoverAt } from './assist';
 import { lintShellScript, type ScriptLintResult } from './rules';
 
@@ -38,6 +39,10 @@ export class ScriptLintService {
         return this.complete(request) as ResponseFor[R['op']];
       case 'estimate':
         return this.estimate(request) as ResponseFor[R['op']];
+      case 'preflight': {
+        const { op: _op, ...input } = request as PreflightRequest;
+        return (await runPreflight(input)) as ResponseFor[R['op']];
+      }
       case 'close':
         this.documents.delete(request.uri);
         return {} as ResponseFor[R['op']];

@@ -116,7 +116,9 @@ class Analyzer {
 
   private walk(node: SyntaxNode, conditional: boolean): void {
     if (node.type === 'ERROR' || node.isMissing) {
-      this.syntaxErrors.push(this.lines.range(node.startIndex, Math.max(node.endIndex, node.startIndex + 1)));
+      // A missing token at the very end (an unclosed `{`) is zero-length there: keep the widened range inside the text.
+      const start = Math.min(node.startIndex, this.text.length);
+      this.syntaxErrors.push(this.lines.range(start, Math.min(Math.max(node.endIndex, start + 1), this.text.length)));
     }
     const first = node.child(0);
     if ((node.type === 'test_command' && first?.type === '[[') || (node.type === 'function_definition' && first?.type === 'function') || node.type === 'process_substitution') {

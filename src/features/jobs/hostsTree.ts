@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { GpuProbe, ProbedGpu } from '../../core/jobs/gpuProbe';
 import type { JobRunner } from '../../core/jobs/runner';
 import { parseTarget, resolveSshHost, sshHostOf } from '../../core/jobs/transport';
+import { launchTarget, type LaunchTargetFacts } from '../shared/launchTarget';
 import type { Settings } from '../shared/settings';
 
 type HostNode = { kind: 'host'; target: string } | { kind: 'gpu'; target: string; gpu: ProbedGpu } | { kind: 'message'; target: string; text: string };
@@ -30,8 +31,24 @@ export class HostsTree implements vscode.TreeDataProvider<HostNode>, vscode.Disp
     return probe;
   }
 
+  /** "Use This Target's GPUs for Script Lint": its probe replaces the gpu.default setting in the editor's script lint. */
+  async useForScriptLint(node?: { target: string }): Promise<LaunchTargetFacts | undefined> {
+    const target = node?.target ?? (await vscode.window.showQuickPick(this.targets(), { placeHolder: 'Target whose GPUs and transformers version the script lint uses' }));
+    if (!target) return undefined;
+    const probe = await this.probe(target);
+    if (!probe.gpus.length) {
+      void vscode.window.showWarningMessage(`No GPUs found on ${target}${probe.error ? ` (${probe.error})` : ''}; the script lint keeps using the gpu.default setting.`);
+      return undefined;
+    }
+    const facts: LaunchTargetFacts = { target, gpus: probe.gpus.map(({ processes: _p, ...gpu }) => gpu), transformersVersion: probe.transformersVersion, chosenIn: 'Hosts view' };
+    launchTarget.set(facts);
+    return facts;
+  }
+
   refresh(): void {
     this.probes.clear();
+    // Stale facts must not keep steering the script lint; the Launch panel's next probe sets them again.
+    launchTarget.set(undefined);
     this.changed.fire(undefined);
   }
 

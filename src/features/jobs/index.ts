@@ -266,6 +266,7 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
       log.info(`secret ${name} stored (value not logged)`);
     }),
     vscode.commands.registerCommand('finetuneWorkbench.refreshHosts', () => hosts.refresh()),
+    vscode.commands.registerCommand('finetuneWorkbench.useHostForScriptLint', (node?: { target: string }) => hosts.useForScriptLint(node)),
     vscode.commands.registerCommand('finetuneWorkbench.addHost', async (given?: string) => {
       let target = given;
       if (!target) {

@@ -1,13 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { formatGiB } from '../../core/estimate/estimate';
+import type { GpuFacts } from '../../core/gpu/nvidiaSmi';
 import { scriptArgv, type LaunchRequest } from '../../core/jobs/job';
+import { chosenGpus, type PreflightResult } from '../../core/jobs/preflight';
 import { shellCommand } from '../../core/jobs/shellQuote';
-import { emptyForm, parseEnvLines, type HostToLaunch, type LaunchForm, type LaunchToHost, type PreflightItem } from '../../protocol/launch';
+import { emptyForm, parseEnvLines, type HostToLaunch, type LaunchForm, type LaunchToHost, type PreflightItem, type PreflightSummary } from '../../protocol/launch';
+import { LintWorkerClient } from '../scriptLint/worker';
 import type { FeatureContext } from '../shared/context';
+import { launchTarget } from '../shared/launchTarget';
 import type { JobsApi } from './index';
 
 export const launchViewType = 'finetuneWorkbench.launch';
+
+interface PreflightView {
+  items: PreflightItem[];
+  /** Where each item's link goes (same order as items). */
+  files: Array<{ file: string; line: number; character: number }>;
+  result?: PreflightResult;
+  summary: PreflightSummary;
+}
 const formKey = 'finetuneWorkbench.launchForm';
 
 /**
@@ -15,8 +28,10 @@ const formKey = 'finetuneWorkbench.launchForm';
  * findings, Launch / Launch on save. No retainContextWhenHidden: the webview keeps its form with setState,
  * the host keeps a copy in workspaceState, and a serializer restores the panel after a reload.
  */
-export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: JobsApi, untrustedMessage: string): vscode.Disposable {
-  let current: { panel: vscode.WebviewPanel; form: () => LaunchForm } | undefined;
+export function registerLaunchPanel({ extension, log, settings }: FeatureContext, jobs: JobsApi, untrustedMessage: string): vscode.Disposable {
+  let current: { panel: vscode.WebviewPanel; form: () => LaunchForm; preflight: () => Promise<PreflightView> } | undefined;
+  // Its own worker thread: a preflight lints whole datasets and must not hold up the editor's script lint.
+  const worker = new LintWorkerClient(path.join(extension.extensionPath, 'dist', 'workers', 'scriptLint.js'), log);
   const distWebview = vscode.Uri.joinPath(extension.extensionUri, 'dist', 'webview');
   const webviewOptions: vscode.WebviewOptions = { enableScripts: true, localResourceRoots: [distWebview, vscode.Uri.joinPath(extension.extensionUri, 'media')] };
 
@@ -43,18 +58,11 @@ export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: Jo
     return request;
   }
 
-  function preview(form: LaunchForm): { command: string; preflight: PreflightItem[] } {
-    const uri = scriptUri(form.script);
-    const preflight: PreflightItem[] = [];
-    if (!vscode.workspace.isTrusted) preflight.push({ severity: 'error', message: untrustedMessage });
-    if (uri) {
-      for (const d of vscode.languages.getDiagnostics(uri)) {
-        const severity = d.severity === vscode.DiagnosticSeverity.Error ? 'error' : d.severity === vscode.DiagnosticSeverity.Warning ? 'warning' : 'info';
-        preflight.push({ severity, message: `${d.source ? `${d.source}: ` : ''}${d.message}`, line: d.range.start.line });
-      }
-    }
+  function preview(form: LaunchForm): { command: string; problems: PreflightItem[] } {
+    const problems: PreflightItem[] = [];
+    if (!vscode.workspace.isTrusted) problems.push({ severity: 'error', message: untrustedMessage });
     const { env, badLines } = parseEnvLines(form.env);
-    if (badLines.length) preflight.push({ severity: 'error', message: `Environment line(s) ${badLines.join(', ')} are not NAME=VALUE.` });
+    if (badLines.length) problems.push({ severity: 'error', message: `Environment line(s) ${badLines.join(', ')} are not NAME=VALUE.` });
     const prefix = [
       ...(form.gpus.length ? [`CUDA_VISIBLE_DEVICES=${form.gpus.join(',')}`] : []),
       'MASTER_PORT=<free port picked on the target>',
@@ -62,7 +70,49 @@ export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: Jo
     ].join(' ');
     const base = form.script ? shellCommand(scriptArgv(form.script)) : '<choose a script>';
     const command = form.commandOverride.trim() || `${base}${form.args.trim() ? ` ${form.args.trim()}` : ''}`;
-    return { command: `${prefix} ${command}`, preflight };
+    return { command: `${prefix} ${command}`, problems };
+  }
+
+  const defaultGpu = (): GpuFacts => {
+    // A plain copy: configuration values are proxies that cannot be posted to a worker.
+    const { name, memoryGiB, computeCapability, count } = settings.get('gpu.default');
+    return { name: String(name), memoryGiB: Number(memoryGiB), computeCapability: String(computeCapability), count: Number(count) };
+  };
+
+  /** The core preflight (src/core/jobs/preflight.ts) in a worker, for the form's script, target and checked GPUs. */
+  async function runPreflight(form: LaunchForm): Promise<PreflightView> {
+    const uri = scriptUri(form.script);
+    if (!uri || !/\.(sh|bash)$/i.test(uri.fsPath)) return { items: [], files: [], summary: { state: 'none', estimates: [] } };
+    const probe = await jobs.hosts.probe(form.target);
+    const gpus = chosenGpus(probe.gpus, form.gpus).map(({ processes: _p, ...gpu }) => gpu);
+    if (gpus.length) launchTarget.set({ target: form.target, gpus, transformersVersion: probe.transformersVersion, chosenIn: 'Launch panel' });
+    const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
+    const result: PreflightResult = await worker.request({
+      op: 'preflight',
+      scriptPath: uri.fsPath,
+      // Jobs run from the workspace folder (what gets synced); relative paths in the script resolve there.
+      launchDir: folder,
+      gpus,
+      fallbackGpu: gpus.length ? undefined : defaultGpu(),
+      gpuSource: gpus.length ? `probe of ${form.target}` : 'gpu.default setting',
+      transformersVersion: probe.transformersVersion ?? (settings.get('script.transformersVersion') || undefined),
+    });
+    const files = result.findings.map((f) => ({ file: f.file, line: f.range.start.line, character: f.range.start.character }));
+    const items: PreflightItem[] = result.findings.map((f, id) => ({
+      severity: f.severity === 'hint' ? 'info' : f.severity,
+      rule: f.rule,
+      message: f.message,
+      file: vscode.workspace.asRelativePath(f.file, false),
+      line: f.range.start.line,
+      id,
+    }));
+    const estimates = result.estimates.map((e) =>
+      e.peakBytesPerGpu !== undefined && e.availableBytesPerGpu !== undefined
+        ? `Memory estimate (line ${e.range.start.line + 1}): ≈ ${formatGiB(e.peakBytesPerGpu)} per GPU of ${formatGiB(e.availableBytesPerGpu)} ${e.availableKind === 'free' ? 'free on the chosen GPUs' : 'per GPU'}: ${e.fits ? 'fits' : `does not fit${e.suggestion ? ` (try ${e.suggestion})` : ''}`}`
+        : `Memory estimate (line ${e.range.start.line + 1}) unavailable: ${e.missing ?? 'unknown'}`,
+    );
+    const gpu = result.gpu ? `${result.gpu.count}× ${result.gpu.name} (compute capability ${result.gpu.computeCapability}, ${result.gpu.memoryGiB} GiB), ${result.gpuSource ?? ''}` : undefined;
+    return { items, files, result, summary: { state: 'done', verdict: result.verdict, gpu, transformersVersion: result.transformersVersion, estimates } };
   }
 
   function html(webview: vscode.Webview): string {
@@ -95,9 +145,9 @@ export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: Jo
 <div class="row"><vscode-label for="env">Environment (NAME=VALUE per line; secrets belong in “Set Secret”)</vscode-label><vscode-textarea id="env" rows="3"></vscode-textarea></div>
 <div class="row"><vscode-label>Resolved command</vscode-label><pre id="resolved"></pre>
 <vscode-label for="command">Edit the command (empty: use the resolved one)</vscode-label><vscode-textarea id="command" rows="2"></vscode-textarea></div>
-<div class="row"><vscode-label>Preflight</vscode-label><ul id="preflight"></ul></div>
+<div class="row"><vscode-label>Preflight (lint of the script, its datasets and DeepSpeed config; GPU checks; memory estimate)</vscode-label><div id="preflightFacts"></div><ul id="preflight"></ul></div>
 <vscode-divider></vscode-divider>
-<div class="row"><vscode-button id="launch">Launch</vscode-button> <vscode-checkbox id="launchOnSave" label="Launch on save of the script"></vscode-checkbox></div>
+<div class="row"><vscode-button id="launch">Launch</vscode-button> <vscode-checkbox id="launchOnSave" label="Launch on save of the script"></vscode-checkbox> <vscode-checkbox id="overridePreflight" label="Launch despite preflight errors"></vscode-checkbox></div>
 <p id="status" role="status"></p>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
@@ -109,13 +159,45 @@ export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: Jo
     panel.webview.options = webviewOptions;
     panel.webview.html = html(panel.webview);
     const post = (message: HostToLaunch) => void panel.webview.postMessage(message);
-    const sendPreview = () => post({ type: 'preview', ...preview(form) });
+    let view: PreflightView = { items: [], files: [], summary: { state: 'none', estimates: [] } };
+    let latest: Promise<PreflightView> | undefined;
+    let preflightKey = '';
+    const send = () => {
+      const { command, problems } = preview(form);
+      post({ type: 'preview', command, preflight: [...problems, ...view.items], summary: view.summary });
+    };
+    /** Runs the preflight again (script, target or GPUs changed, a file was saved); the newest run wins. */
+    const refreshPreflight = (): Promise<PreflightView> => {
+      preflightKey = JSON.stringify([form.script, form.target, form.gpus]);
+      view = { ...view, summary: { ...view.summary, state: 'running' } };
+      send();
+      const run = runPreflight({ ...form }).catch((error: Error): PreflightView => {
+        log.error(`preflight failed: ${error.message}`);
+        return { items: [{ severity: 'error', message: `The preflight failed: ${error.message}` }], files: [], summary: { state: 'done', estimates: [] } };
+      });
+      latest = run;
+      void run.then((done) => {
+        if (latest !== run) return;
+        view = done;
+        send();
+      });
+      return run;
+    };
+    const sendPreview = () => {
+      if (JSON.stringify([form.script, form.target, form.gpus]) !== preflightKey) void refreshPreflight();
+      else send();
+    };
     const launch = async (f: LaunchForm) => {
       if (!vscode.workspace.isTrusted) {
         post({ type: 'error', message: untrustedMessage });
         return;
       }
       try {
+        const checked = await (latest ?? refreshPreflight());
+        if (checked.result?.verdict === 'blocked' && !f.overridePreflight) {
+          post({ type: 'error', message: `Not launched: the preflight found ${checked.result.errorCount} error(s). Fix them, or check “Launch despite preflight errors”.` });
+          return;
+        }
         const job = jobs.runner.submit(await requestFor(f));
         post({ type: 'launched', jobId: job.id, target: f.target });
       } catch (error) {
@@ -150,18 +232,22 @@ export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: Jo
             await launch(form);
             break;
           case 'openFinding': {
-            const uri = scriptUri(form.script);
-            if (uri) await vscode.window.showTextDocument(uri, { selection: new vscode.Range(message.line, 0, message.line, 0), viewColumn: vscode.ViewColumn.One });
+            // Only files this preflight reported: the webview names an index, never a path.
+            const target = view.files[message.id];
+            if (target) {
+              const at = new vscode.Position(target.line, target.character);
+              // Beside the panel, never over it (a hidden webview is torn down).
+              const viewColumn = panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One;
+              await vscode.window.showTextDocument(vscode.Uri.file(target.file), { selection: new vscode.Range(at, at), viewColumn, preserveFocus: false });
+            }
             break;
           }
         }
       }),
-      vscode.languages.onDidChangeDiagnostics((e) => {
-        const uri = scriptUri(form.script);
-        if (uri && e.uris.some((u) => u.toString() === uri.toString())) sendPreview();
-      }),
       vscode.workspace.onDidSaveTextDocument((doc) => {
         const uri = scriptUri(form.script);
+        // The preflight reads saved files: the script, its DeepSpeed config, its datasets.
+        if (/\.(sh|bash|json|jsonl|py)$/i.test(doc.fileName)) void refreshPreflight();
         if (form.launchOnSave && uri && doc.uri.toString() === uri.toString()) void launch(form);
       }),
     ];
@@ -169,11 +255,23 @@ export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: Jo
       subscriptions.forEach((s) => s.dispose());
       if (current?.panel === panel) current = undefined;
     });
-    current = { panel, form: () => form };
+    current = { panel, form: () => form, preflight: refreshPreflight };
     log.info('launch panel opened');
   }
 
   return vscode.Disposable.from(
+    worker,
+    // Runs the open Launch panel's preflight again and returns what the panel shows (findings and estimate).
+    vscode.commands.registerCommand('finetuneWorkbench.runPreflight', async () => {
+      if (!current) {
+        await vscode.commands.executeCommand('finetuneWorkbench.openLaunchPanel', vscode.window.activeTextEditor?.document.uri);
+        for (let i = 0; i < 50 && !current; i++) await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!current) return undefined;
+      current.panel.reveal(undefined, true);
+      const { items, summary } = await current.preflight();
+      return { items, summary };
+    }),
     vscode.commands.registerCommand('finetuneWorkbench.openLaunchPanel', (uri?: vscode.Uri) => {
       if (uri instanceof vscode.Uri) void extension.workspaceState.update(formKey, { ...emptyForm, ...extension.workspaceState.get<LaunchForm>(formKey), script: vscode.workspace.asRelativePath(uri, false) });
       if (current) {

@@ -7,6 +7,7 @@ import type { TextFix } from '../../core/lint/fixes';
 import type { LensInfo, LintKind } from '../../core/script/protocol';
 import { isDeepSpeedConfigName } from '../../core/script/linters';
 import type { FeatureContext } from '../shared/context';
+import { launchTarget } from '../shared/launchTarget';
 import { LintWorkerClient, StaleVersion } from './worker';
 
 const source = 'Finetune Workbench';
@@ -49,9 +50,17 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
   const referencedConfigs = new Set<string>();
 
   // A plain copy: configuration values are proxies that cannot be posted to a worker (DataCloneError).
-  const gpuFor = (uri: vscode.Uri): GpuFacts => {
+  const defaultGpu = (uri: vscode.Uri): GpuFacts => {
     const { name, memoryGiB, computeCapability, count } = settings.get('gpu.default', uri);
     return { name: String(name), memoryGiB: Number(memoryGiB), computeCapability: String(computeCapability), count: Number(count) };
+  };
+  /** A probed launch target (Launch panel / Hosts view) replaces the gpu.default and transformersVersion settings. */
+  const gpuContext = (uri: vscode.Uri): { gpu: GpuFacts; source: string; transformersVersion?: string } => {
+    const probed = launchTarget.gpuFacts();
+    const configured = settings.get('script.transformersVersion', uri) || undefined;
+    if (probed) return { gpu: probed.gpu, source: probed.source, transformersVersion: probed.transformersVersion ?? configured };
+    const gpu = defaultGpu(uri);
+    return { gpu, source: `gpu.default setting: ${gpu.count}× ${gpu.name}`, transformersVersion: configured };
   };
 
   function kindOf(document: vscode.TextDocument): LintKind | undefined {
@@ -68,7 +77,7 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
     if (!kind) return;
     const key = document.uri.toString();
     const version = document.version;
-    const gpu = gpuFor(document.uri);
+    const { gpu, source: gpuSource, transformersVersion } = gpuContext(document.uri);
     // Unsaved text of other open files the script may name (its DeepSpeed config, finetune.py).
     const openFiles: Record<string, string> = {};
     for (const d of vscode.workspace.textDocuments) if (d.isDirty && d.uri.scheme === 'file' && d !== document) openFiles[d.fileName] = d.getText();
@@ -82,8 +91,8 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
         fileName: document.fileName,
         text: document.getText(),
         gpu,
-        gpuSource: `gpu.default setting: ${gpu.count}× ${gpu.name}`,
-        transformersVersion: settings.get('script.transformersVersion', document.uri) || undefined,
+        gpuSource,
+        transformersVersion,
         openFiles,
       });
     } catch (error) {
@@ -228,10 +237,10 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
       await ensureAnalyzed(document);
       const state = states.get(document.uri.toString());
       if (token.isCancellationRequested || !state || state.version !== document.version) return [];
-      const gpu = gpuFor(document.uri);
+      const { gpu, source: gpuSource } = gpuContext(document.uri);
       return state.lenses.map((lens) => {
         const args = [document.uri, lens.launchIndex];
-        const tooltip = 'Estimated peak GPU memory per GPU (gpu.default setting); click for the breakdown and suggestions';
+        const tooltip = `Estimated peak GPU memory per GPU (${gpuSource}); click for the breakdown and suggestions`;
         if (lens.peakBytesPerGpu === undefined) {
           return new vscode.CodeLens(toRange(lens.range), { title: `Memory estimate unavailable: ${lens.missing}`, command: 'finetuneWorkbench.estimateMemory', arguments: args });
         }
@@ -256,7 +265,7 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
     const b = answer.breakdown;
     const gpuBytes = answer.gpu.memoryGiB * 1024 ** 3;
     const fits = answer.peakBytesPerGpu <= gpuBytes;
-    const summary = `≈ ${formatGiB(answer.peakBytesPerGpu)} of ${answer.gpu.memoryGiB} GiB per GPU (${answer.gpu.name}, gpu.default setting)`;
+    const summary = `≈ ${formatGiB(answer.peakBytesPerGpu)} of ${answer.gpu.memoryGiB} GiB per GPU (${gpuContext(document.uri).source})`;
     const parts = `weights ${formatGiB(b.weights)}, gradients ${formatGiB(b.gradients)}, optimizer ${formatGiB(b.optimizer)}, activations ${formatGiB(b.activations)}, overhead ${formatGiB(b.overhead)}`;
     const advice = fits
       ? []
@@ -268,7 +277,7 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
     void show(`${summary}. ${parts}.${advice.length ? ` ${advice.join(' ')}` : ''}`, 'Show Log').then((choice) => {
       if (choice) log.show(true);
     });
-    return { peakBytesPerGpu: answer.peakBytesPerGpu, breakdown: b, fits, suggestions: answer.suggestions.map((s) => s.change) };
+    return { peakBytesPerGpu: answer.peakBytesPerGpu, breakdown: b, fits, suggestions: answer.suggestions.map((s) => s.change), gpu: answer.gpu };
   });
 
   const lintAllOpen = () => {
@@ -303,6 +312,7 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
       if (kindOf(document)) void worker.request({ op: 'close', uri: key }).catch(() => undefined);
     }),
     settings.onDidChange(['gpu.default', 'script.transformersVersion'], lintAllOpen),
+    launchTarget.onDidChange(lintAllOpen),
     { dispose: () => timers.forEach((t) => clearTimeout(t)) },
     worker,
   );

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -53,6 +53,35 @@ describe('ftw run / jobs / logs / cancel on the local target', () => {
     const human = bufferIo(ws);
     await runCli(['jobs'], human);
     assert.match(human.out, new RegExp(`${id}\\s+cancelled`));
+  });
+
+  it('refuses a script whose preflight finds errors (exit 1, findings with file:line), runs it with --force, skips it with --no-preflight', async () => {
+    const ws = replayWorkspace();
+    // The launch never executes (if false), so with --force the job itself succeeds; the preflight still sees it.
+    writeFileSync(
+      path.join(ws, 'bad-launch.sh'),
+      '#!/bin/bash\necho "bad-launch started"\nif false; then\n  torchrun --nproc_per_node 2 finetune.py \\\n    --model_name_or_path Qwen/Qwen2-VL-2B-Instruct \\\n    --bf16 true \\\n    --data_path data/missing.json \\\n    --output_dir out\nfi\n',
+    );
+    writeFileSync(path.join(ws, 'v100.csv'), '0, GPU-a, Tesla V100-SXM2-32GB, 32768, 10, 32758, 0, 30, 7.0\n');
+    const refused = bufferIo(ws);
+    assert.equal(await runCli(['run', 'bad-launch.sh', '--nvidia-smi', 'v100.csv'], refused), 1, refused.err);
+    assert.match(refused.err, /^bad-launch\.sh:7:\d+ error SCRIPT-FILE-MISSING dataset data\/missing\.json not found/m);
+    assert.match(refused.err, /^bad-launch\.sh:6:\d+ error SCRIPT-PRECISION --bf16 needs an Ampere/m);
+    assert.match(refused.err, /^bad-launch\.sh:4:\d+ error SCRIPT-GPUS .*2 processes per node, but the target has 1 GPU\(s\) \(v100\.csv\)/m);
+    assert.match(refused.err, /not launching/);
+    assert.doesNotMatch(refused.err, /queued/);
+    const forced = bufferIo(ws);
+    assert.equal(await runCli(['run', 'bad-launch.sh', '--nvidia-smi', 'v100.csv', '--force'], forced), 0, forced.err);
+    assert.match(forced.err, /launching anyway \(--force\)/);
+    assert.match(forced.out, /bad-launch started/);
+    assert.match(forced.err, /succeeded \(exit 0\)/);
+    const skipped = bufferIo(ws);
+    assert.equal(await runCli(['run', 'bad-launch.sh', '--no-preflight'], skipped), 0, skipped.err);
+    assert.doesNotMatch(skipped.err, /preflight/);
+    // A clean script passes the preflight with the local probe (no nvidia-smi here: GPU checks are skipped, said so).
+    const clean = bufferIo(ws);
+    assert.equal(await runCli(['run', 'replay-trainer.sh', '--', '--delay', '0'], clean), 0, clean.err);
+    assert.match(clean.err, /preflight: ok/);
   });
 
   it('rejects bad usage with exit 2', async () => {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseGpuProbe, parseGpuQuery } from '../../../src/core/jobs/gpuProbe';
+import { gpuFactsFrom, gpuQueryFields, parseGpuQueryCsv } from '../../../src/core/gpu/nvidiaSmi';
+import { gpuProbeScript, parseGpuProbe, parseGpuQuery } from '../../../src/core/jobs/gpuProbe';
 import { listeningPorts, pickFreePort } from '../../../src/core/jobs/ports';
 import { JobRegistry } from '../../../src/core/jobs/registry';
 import { envFileText, SecretMasker } from '../../../src/core/jobs/secrets';
@@ -30,6 +31,19 @@ describe('GPU probe on the real nvidia-smi output', () => {
     const none = parseGpuProbe('bash: line 1: nvidia-smi: command not found\n@@ftw-status 127\n@@ftw-transformers\n');
     assert.deepEqual(none.gpus, []);
     assert.match(none.error ?? '', /not installed/);
+  });
+
+  it('reads the same GPU facts as the issue-4 parser (one source), and asks the target for transformers', () => {
+    const query = readFileSync(`${smi}/nvidia-smi-query.csv`, 'utf8');
+    const probe = parseGpuProbe(`${query}@@ftw-status 0\n@@ftw-transformers\n4.51.2\n`);
+    const [viaIssue4] = parseGpuQueryCsv(query);
+    const { processes, ...facts } = probe.gpus[0];
+    assert.deepEqual(processes, []);
+    assert.deepEqual(facts, viaIssue4);
+    assert.deepEqual(gpuFactsFrom(probe.gpus), { name: 'NVIDIA H100 80GB HBM3', memoryGiB: 79.6, computeCapability: '9.0', count: 1 });
+    assert.equal(probe.transformersVersion, '4.51.2');
+    assert.match(gpuProbeScript('/opt/py env/bin/python'), /'\/opt\/py env\/bin\/python' -c 'import transformers; print\(transformers.__version__\)'/);
+    assert.match(gpuProbeScript(), new RegExp(`--query-gpu=${gpuQueryFields.join(',')} `));
   });
 });
 

@@ -24,6 +24,14 @@ function apply(text: string, finding: FixableFinding, fixIndex: number): string 
 const shellPieces = ['X=1', 'Y="$X b"', "Z='q'", 'export W=${U:-2}', 'A=(--a "b c")', '$(pwd)', '`date`', '"', "'", '\\', '\n', ' ', '--flag', '$X', '${Y}', '"${A[@]}"', 'torchrun', 'python -m torch.distributed.run', 'deepspeed', 'finetune.py', 'if', 'then', 'fi', ';', '|', '&&', '(', ')', '{', '}', '#c', '数据', '=', '$'];
 
 describe('script analysis properties (fast-check)', () => {
+  it('keeps the syntax error of an unclosed group at the end of the text inside the text (found by the property below)', async () => {
+    const text = '{ X=1 torchrun \n';
+    const result = await lintShellScript(text, { launchDir: '/nowhere', readText: () => undefined, fileExists: () => false });
+    const syntax = result.findings.filter((f) => f.rule === 'SCRIPT-SYNTAX');
+    assert.ok(syntax.length > 0);
+    for (const f of syntax) assert.ok(inBounds(text, f.range), JSON.stringify(f.range));
+  });
+
   it('never throws on arbitrary shell-like text, and every range lies inside the text', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(fc.constantFrom(...shellPieces), fc.string({ maxLength: 4 })), { maxLength: 40 }), async (pieces) => {
