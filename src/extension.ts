@@ -6,12 +6,13 @@ import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
 import { registerCurves } from './features/curves';
+import { registerJobCurves } from './features/curves/jobCurves';
 import { registerPendingCommands } from './features/placeholders';
 import { registerEmptyViews } from './features/views';
 import { registerJobs } from './features/jobs';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerCurves, registerJobs, registerPendingCommands];
+const features: readonly Feature[] = [registerCoreCommands, registerEmptyViews, registerDatasetLint, registerCurves, registerJobs, registerJobCurves, registerPendingCommands];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();
