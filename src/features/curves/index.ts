@@ -77,6 +77,8 @@ export function registerCurves(context: FeatureContext): vscode.Disposable {
       return { opened: true, runs: panel.folders, points: panel.pointCount() };
     }),
     vscode.commands.registerCommand('finetuneWorkbench.refreshRuns', () => runs.refresh()),
+    // Not contributed: what the open panel has read so far, without reading (tests watch it grow on its own).
+    vscode.commands.registerCommand('finetuneWorkbench.curves.shownPoints', (): Record<string, number> => CurvesPanel.instance?.pointsByRun() ?? {}),
     vscode.window.registerWebviewPanelSerializer(curvesViewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: CurvesState | undefined) {
         CurvesPanel.revive(context, panel, state?.runs ?? []);

@@ -10,6 +10,9 @@ import { curvesRunsView, type OpenCurvesResult } from './index';
 import { CurvesPanel, type RunSpec } from './panel';
 import { RunItem } from './runsView';
 
+/** The Runs view lists the newest jobs only (the registry keeps every job ever launched). */
+const maxListedJobs = 50;
+
 /** Targets whose job folder is on this machine (the runner uses the local transport for them). */
 const isLocalTarget = (job: JobRecord) => job.request.target === 'local' || job.request.target === 'slurm:local';
 
@@ -120,6 +123,7 @@ export function registerJobCurves(context: FeatureContext): vscode.Disposable {
       .all()
       .filter((j) => j.jobDir)
       .reverse()
+      .slice(0, maxListedJobs)
       .map((job) => {
         const spec = specOf(job);
         return new RunItem(vscode.Uri.file(spec.folder), `${job.state} · ${job.request.target}`, spec);

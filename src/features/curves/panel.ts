@@ -122,6 +122,11 @@ export class CurvesPanel implements vscode.Disposable {
     return count;
   }
 
+  /** Points read so far per run folder. */
+  pointsByRun(): Record<string, number> {
+    return Object.fromEntries([...this.runs.values()].map((run) => [run.folder, run.points]));
+  }
+
   async addRun(spec: string | RunSpec): Promise<void> {
     const { folder, extra, name } = typeof spec === 'string' ? { folder: spec } : spec;
     const resolved = path.resolve(folder);
