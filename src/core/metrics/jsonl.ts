@@ -99,12 +99,12 @@ export class JsonlMetricsParser implements StreamParser {
       let kind = this.kindAt[i];
       const key = scan.keys[i];
       if (this.kindKeyAt[i] !== key) {
-        kind = this.kinds.get(key);
-        if (kind === undefined) {
-          kind = classifyKey(key);
-          this.kinds.set(key, kind);
+        let known = this.kinds.get(key);
+        if (known === undefined) {
+          known = classifyKey(key);
+          this.kinds.set(key, known);
         }
-        this.kindAt[i] = kind;
+        kind = this.kindAt[i] = known;
         this.kindKeyAt[i] = key;
       }
       if (kind.role === 'skip') continue;
