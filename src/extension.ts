@@ -6,11 +6,12 @@ import { registerCoreCommands } from './features/shared/commands';
 import { createLog } from './features/shared/log';
 import { Settings } from './features/shared/settings';
 import { registerCurves } from './features/curves';
+import { registerJobCurves } from './features/curves/jobCurves';
 import { registerScriptLint } from './features/scriptLint';
 import { registerJobs } from './features/jobs';
 
 /** Features in the order they are wired. Each returns one Disposable that owns everything it created. */
-const features: readonly Feature[] = [registerCoreCommands, registerDatasetLint, registerScriptLint, registerCurves, registerJobs];
+const features: readonly Feature[] = [registerCoreCommands, registerDatasetLint, registerScriptLint, registerCurves, registerJobs, registerJobCurves];
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = createLog();

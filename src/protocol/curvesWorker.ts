@@ -3,7 +3,7 @@ import type { SeriesChunk } from './curves';
 /** Requests from the extension host to the curves reader worker (src/workers/curvesReader.ts). */
 export type CurvesWorkerRequest =
   /** Read what a run's files gained; `reset`: the webview lost its data, send every point again. */
-  | { id: number; type: 'refresh'; folder: string; reset: boolean }
+  | { id: number; type: 'refresh'; folder: string; reset: boolean; extra?: string[]; name?: string }
   | { id: number; type: 'remove'; folder: string }
   | { id: number; type: 'exportCsv'; folders: string[]; smoothing: number; tagFilter: string };
 

@@ -21,17 +21,17 @@ function post(message: CurvesWorkerResponse, transfer: ArrayBuffer[] = []): void
   port?.postMessage(message, transfer);
 }
 
-function track(folder: string): TrackedRun {
+function track(folder: string, extra?: string[], name?: string): TrackedRun {
   let run = runs.get(folder);
   if (!run) {
-    run = { reader: new RunReader(folder, { onWarning: (w) => post({ id: -1, type: 'warning', message: `${w.file}: ${w.message}` }) }), sent: new Map() };
+    run = { reader: new RunReader(folder, { extra, name, onWarning: (w) => post({ id: -1, type: 'warning', message: `${w.file}: ${w.message}` }) }), sent: new Map() };
     runs.set(folder, run);
   }
   return run;
 }
 
-async function refresh(id: number, folder: string, reset: boolean): Promise<void> {
-  const run = track(folder);
+async function refresh(id: number, folder: string, reset: boolean, extra?: string[], name?: string): Promise<void> {
+  const run = track(folder, extra, name);
   if (reset) run.sent.clear();
   const changed = await run.reader.refresh();
   const snapshot = run.reader.snapshot();
@@ -86,7 +86,7 @@ port?.on('message', (request: CurvesWorkerRequest) => {
     try {
       switch (request.type) {
         case 'refresh':
-          await refresh(request.id, request.folder, request.reset);
+          await refresh(request.id, request.folder, request.reset, request.extra, request.name);
           break;
         case 'remove':
           runs.delete(request.folder);

@@ -71,6 +71,13 @@ export interface RunReaderOptions {
   depth?: number;
   /** Called for each warning as it is found (the extension logs them). */
   onWarning?: (warning: ReaderWarning) => void;
+  /**
+   * More files or folders that belong to the run although they are not inside its folder (a launched job's log
+   * lives in its job folder; its `--logging_dir` may be elsewhere). A file of no known kind is read as a log.
+   */
+  extra?: string[];
+  /** The run's name in views (default: the folder's name). */
+  name?: string;
 }
 
 const chunkBytes = 4 * 1024 * 1024;
@@ -93,7 +100,7 @@ export class RunReader {
     readonly folder: string,
     private readonly options: RunReaderOptions = {},
   ) {
-    this.name = path.basename(folder);
+    this.name = options.name ?? path.basename(folder);
   }
 
   /** Finds new files, reads what was appended; returns whether any series changed. `final`: files are complete. */
@@ -251,7 +258,13 @@ export class RunReader {
       return [{ path: this.folder, kind, order: 0 }];
     }
     await walk(this.folder, 0);
-    return found;
+    for (const extra of this.options.extra ?? []) {
+      const extraStat = await fs.stat(extra).catch(() => undefined);
+      if (extraStat?.isDirectory()) await walk(extra, 0);
+      else if (extraStat?.isFile()) found.push({ path: extra, kind: classifyFile(extra) ?? 'log', order: extraStat.mtimeMs / 1000 });
+    }
+    const seen = new Set<string>();
+    return found.filter((f) => (seen.has(f.path) ? false : (seen.add(f.path), true)));
   }
 
   private warn(warnings: ReaderWarning[]): void {

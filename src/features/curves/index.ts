@@ -4,10 +4,14 @@ import { runFoldersFromMarkers } from '../../core/metrics/discover';
 import { classifyFile } from '../../core/metrics/run';
 import { curvesViewType, type CurvesState } from '../../protocol/curves';
 import type { FeatureContext } from '../shared/context';
-import { CurvesPanel } from './panel';
+import { CurvesPanel, type RunSpec } from './panel';
 import { RunItem, RunsTreeProvider } from './runsView';
 
 export { CurvesPanel } from './panel';
+
+let runsProvider: RunsTreeProvider | undefined;
+/** The Runs view's provider, for the job curves feature (undefined before activation). */
+export const curvesRunsView = () => runsProvider;
 
 /** What `finetuneWorkbench.openCurves` returns (the launcher and the tests use it). */
 export interface OpenCurvesResult {
@@ -36,28 +40,29 @@ async function runFolderOf(uri: vscode.Uri): Promise<string> {
 export function registerCurves(context: FeatureContext): vscode.Disposable {
   const runs = new RunsTreeProvider(context);
   const view = vscode.window.createTreeView('finetuneWorkbench.runs', { treeDataProvider: runs, canSelectMany: true, showCollapseAll: false });
-  const disposables: vscode.Disposable[] = [runs, view];
+  const disposables: vscode.Disposable[] = [runs, view, { dispose: () => (runsProvider = undefined) }];
+  runsProvider = runs;
   disposables.push(view.onDidChangeCheckboxState((event) => runs.setChecked(event.items)));
 
-  async function foldersFromArgs(arg?: unknown, all?: unknown): Promise<string[] | undefined> {
+  async function foldersFromArgs(arg?: unknown, all?: unknown): Promise<(string | RunSpec)[] | undefined> {
     const list = Array.isArray(all) && all.length ? all : Array.isArray(arg) ? arg : arg === undefined ? [] : [arg];
-    const folders: string[] = [];
+    const folders: (string | RunSpec)[] = [];
     for (const item of list) {
       if (item instanceof vscode.Uri) folders.push(await runFolderOf(item));
-      else if (item instanceof RunItem) folders.push(item.folder.fsPath);
+      else if (item instanceof RunItem) folders.push(item.runSpec);
       else if (typeof item === 'string') folders.push(await runFolderOf(vscode.Uri.file(item)));
     }
     if (folders.length) return folders;
-    if (runs.checkedFolders.length) return runs.checkedFolders;
-    if (view.selection.length) return view.selection.map((item) => item.folder.fsPath);
+    if (runs.checkedRuns.length) return runs.checkedRuns;
+    if (view.selection.length) return view.selection.map((item) => item.runSpec);
     const found = await runs.runs();
-    if (found.length === 1) return [found[0].folder.fsPath];
+    if (found.length === 1) return [found[0].runSpec];
     if (found.length > 1) {
       const picked = await vscode.window.showQuickPick(
-        found.map((item) => ({ label: String(item.label), description: String(item.description ?? ''), folder: item.folder.fsPath })),
+        found.map((item) => ({ label: String(item.label), description: String(item.description ?? ''), spec: item.runSpec })),
         { canPickMany: true, title: 'Runs to plot', placeHolder: 'Pick one or more runs to compare' },
       );
-      return picked?.map((p) => p.folder);
+      return picked?.map((p) => p.spec);
     }
     const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: true, canSelectMany: true, openLabel: 'Plot', title: 'Run folder or metrics file' });
     return chosen?.length ? Promise.all(chosen.map(runFolderOf)) : undefined;
@@ -68,10 +73,12 @@ export function registerCurves(context: FeatureContext): vscode.Disposable {
       const folders = await foldersFromArgs(arg, all);
       if (!folders?.length) return { opened: false, runs: CurvesPanel.instance?.folders ?? [], points: CurvesPanel.instance?.pointCount() ?? 0 };
       const panel = await CurvesPanel.show(context, folders);
-      context.log.info(`Training curves: ${folders.join(', ')}`);
+      context.log.info(`Training curves: ${folders.map((f) => (typeof f === 'string' ? f : f.folder)).join(', ')}`);
       return { opened: true, runs: panel.folders, points: panel.pointCount() };
     }),
     vscode.commands.registerCommand('finetuneWorkbench.refreshRuns', () => runs.refresh()),
+    // Not contributed: what the open panel has read so far, without reading (tests watch it grow on its own).
+    vscode.commands.registerCommand('finetuneWorkbench.curves.shownPoints', (): Record<string, number> => CurvesPanel.instance?.pointsByRun() ?? {}),
     vscode.window.registerWebviewPanelSerializer(curvesViewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: CurvesState | undefined) {
         CurvesPanel.revive(context, panel, state?.runs ?? []);

@@ -11,8 +11,17 @@ const pollMs = 2000;
 /** File events arrive in bursts while a trainer writes; one read per burst. */
 const debounceMs = 150;
 
+/** A run to show: a folder, plus files outside it that belong to it (a job's log) and a display name. */
+export interface RunSpec {
+  folder: string;
+  extra?: string[];
+  name?: string;
+}
+
 interface TrackedRun {
   folder: string;
+  extra?: string[];
+  name?: string;
   watcher?: vscode.FileSystemWatcher;
   live: boolean;
   /** Points of every tag read so far. */
@@ -41,7 +50,7 @@ export class CurvesPanel implements vscode.Disposable {
   private readonly reader: CurvesReaderClient;
 
   /** Opens (or reveals) the panel and adds the run folders to it. */
-  static async show(context: FeatureContext, folders: string[]): Promise<CurvesPanel> {
+  static async show(context: FeatureContext, folders: (string | RunSpec)[]): Promise<CurvesPanel> {
     if (!CurvesPanel.current) {
       const panel = vscode.window.createWebviewPanel(curvesViewType, 'Training Curves', vscode.ViewColumn.Active, CurvesPanel.options(context));
       CurvesPanel.current = new CurvesPanel(context, panel);
@@ -53,11 +62,14 @@ export class CurvesPanel implements vscode.Disposable {
   }
 
   /** Restores a panel VS Code kept across a reload (WebviewPanelSerializer). */
+  /** Recovers the full spec of a run restored after a reload by folder (jobs register theirs: log and name). */
+  static specResolvers: ((folder: string) => RunSpec | undefined)[] = [];
+
   static revive(context: FeatureContext, panel: vscode.WebviewPanel, folders: string[]): CurvesPanel {
     panel.webview.options = CurvesPanel.options(context);
     CurvesPanel.current?.dispose();
     CurvesPanel.current = new CurvesPanel(context, panel);
-    for (const folder of folders) void CurvesPanel.current.addRun(folder);
+    for (const folder of folders) void CurvesPanel.current.addRun(CurvesPanel.specResolvers.map((resolve) => resolve(folder)).find(Boolean) ?? folder);
     return CurvesPanel.current;
   }
 
@@ -110,12 +122,18 @@ export class CurvesPanel implements vscode.Disposable {
     return count;
   }
 
-  async addRun(folder: string): Promise<void> {
+  /** Points read so far per run folder. */
+  pointsByRun(): Record<string, number> {
+    return Object.fromEntries([...this.runs.values()].map((run) => [run.folder, run.points]));
+  }
+
+  async addRun(spec: string | RunSpec): Promise<void> {
+    const { folder, extra, name } = typeof spec === 'string' ? { folder: spec } : spec;
     const resolved = path.resolve(folder);
     if (this.disposed) return;
     const existing = this.runs.get(resolved);
     if (existing) return this.refresh(existing);
-    const run: TrackedRun = { folder: resolved, live: false, points: 0, reset: true, again: false };
+    const run: TrackedRun = { folder: resolved, extra: extra?.map((e) => path.resolve(e)), name, live: false, points: 0, reset: true, again: false };
     this.runs.set(resolved, run);
     try {
       run.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(resolved), '**/*'));
@@ -139,6 +157,14 @@ export class CurvesPanel implements vscode.Disposable {
     this.runs.delete(folder);
     void this.reader.remove(folder).catch(() => undefined);
     this.post({ type: 'runRemoved', id: folder });
+  }
+
+  /** A run's files grew (a followed job printed): read them soon, and show the run as live. */
+  noteGrowth(folder: string): void {
+    const run = this.runs.get(path.resolve(folder));
+    if (!run) return;
+    run.live = true;
+    this.scheduleRefresh(run, debounceMs);
   }
 
   /** Reads what was appended to a run's files now (tests and the append benchmark call this). */
@@ -168,7 +194,7 @@ export class CurvesPanel implements vscode.Disposable {
         run.reset = false;
         let update: RunUpdate;
         try {
-          update = await this.reader.refresh(run.folder, reset);
+          update = await this.reader.refresh(run.folder, reset, run.extra, run.name);
         } catch (error) {
           run.reset = true;
           this.context.log.error(`Reading ${run.folder} failed: ${(error as Error).message}`);

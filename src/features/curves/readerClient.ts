@@ -39,8 +39,9 @@ export class CurvesReaderClient {
     });
   }
 
-  async refresh(folder: string, reset: boolean): Promise<RunUpdate> {
-    const response = await this.request({ type: 'refresh', folder, reset });
+  /** `extra` and `name` are taken the first time a folder is asked for (see RunReaderOptions). */
+  async refresh(folder: string, reset: boolean, extra?: string[], name?: string): Promise<RunUpdate> {
+    const response = await this.request({ type: 'refresh', folder, reset, extra, name });
     if (response.type !== 'update') throw new Error(`unexpected answer ${response.type}`);
     return response.update;
   }

@@ -2,19 +2,30 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { runFoldersFromMarkers } from '../../core/metrics/discover';
 import type { FeatureContext } from '../shared/context';
+import type { RunSpec } from './panel';
 
-/** One run folder in the Runs view. */
+/** One run folder in the Runs view; `spec` for runs that read more than the folder (a job's log). */
 export class RunItem extends vscode.TreeItem {
-  constructor(readonly folder: vscode.Uri, description: string) {
-    super(path.basename(folder.fsPath), vscode.TreeItemCollapsibleState.None);
+  constructor(
+    readonly folder: vscode.Uri,
+    description: string,
+    readonly spec?: RunSpec & { jobId: string },
+  ) {
+    super(spec?.name ?? path.basename(folder.fsPath), vscode.TreeItemCollapsibleState.None);
     this.description = description;
     this.tooltip = new vscode.MarkdownString(`**${path.basename(folder.fsPath)}**\n\n${folder.fsPath}\n\nClick to open its training curves; tick several runs to compare them.`);
     this.resourceUri = folder;
     this.iconPath = new vscode.ThemeIcon('graph-line');
     this.contextValue = 'finetuneWorkbench.run';
     this.checkboxState = vscode.TreeItemCheckboxState.Unchecked;
-    this.command = { command: 'finetuneWorkbench.openCurves', title: 'Open Training Curves', arguments: [folder] };
-    this.id = folder.toString();
+    this.command = { command: 'finetuneWorkbench.openCurves', title: 'Open Training Curves', arguments: [spec ? this : folder] };
+    this.id = spec ? `job:${spec.jobId}` : folder.toString();
+    if (spec) this.iconPath = new vscode.ThemeIcon('pulse');
+  }
+
+  /** What the Curves panel is given for this run. */
+  get runSpec(): RunSpec | string {
+    return this.spec ?? this.folder.fsPath;
   }
 }
 
@@ -27,19 +38,38 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private items: RunItem[] | undefined;
-  private readonly checked = new Set<string>();
+  private readonly checked = new Map<string, RunSpec | string>();
+  /** Runs of launched jobs (set by the job curves feature); listed first, and they replace a workspace run of the same folder. */
+  private jobRuns: () => RunItem[] = () => [];
 
   constructor(private readonly context: FeatureContext) {}
 
+  setJobRuns(provider: () => RunItem[]): vscode.Disposable {
+    this.jobRuns = provider;
+    this.changed.fire();
+    return { dispose: () => (this.jobRuns = () => []) };
+  }
+
+  /** The jobs changed: list them again without searching the workspace again. */
+  jobsChanged(): void {
+    this.changed.fire();
+  }
+
+  private compose(workspace: RunItem[]): RunItem[] {
+    const jobs = this.jobRuns();
+    const jobFolders = new Set(jobs.map((item) => item.folder.fsPath));
+    return [...jobs, ...workspace.filter((item) => !jobFolders.has(item.folder.fsPath))];
+  }
+
   getTreeItem(element: RunItem): vscode.TreeItem {
-    element.checkboxState = this.checked.has(element.folder.fsPath) ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
+    element.checkboxState = this.checked.has(String(element.id)) ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
     return element;
   }
 
   async getChildren(element?: RunItem): Promise<RunItem[]> {
     if (element) return [];
     this.items ??= await this.findRuns();
-    return this.items;
+    return this.compose(this.items);
   }
 
   /** Forgets the cached list; the view asks again. Returns the run folders found. */
@@ -47,23 +77,23 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
     this.items = undefined;
     this.changed.fire();
     this.items = await this.findRuns();
-    return this.items.map((item) => item.folder.fsPath);
+    return this.compose(this.items).map((item) => item.folder.fsPath);
   }
 
   async runs(): Promise<RunItem[]> {
     this.items ??= await this.findRuns();
-    return this.items;
+    return this.compose(this.items);
   }
 
   setChecked(items: readonly [RunItem, vscode.TreeItemCheckboxState][]): void {
     for (const [item, state] of items) {
-      if (state === vscode.TreeItemCheckboxState.Checked) this.checked.add(item.folder.fsPath);
-      else this.checked.delete(item.folder.fsPath);
+      if (state === vscode.TreeItemCheckboxState.Checked) this.checked.set(String(item.id), item.runSpec);
+      else this.checked.delete(String(item.id));
     }
   }
 
-  get checkedFolders(): string[] {
-    return [...this.checked];
+  get checkedRuns(): (RunSpec | string)[] {
+    return [...this.checked.values()];
   }
 
   private async findRuns(): Promise<RunItem[]> {
