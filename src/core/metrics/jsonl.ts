@@ -53,8 +53,9 @@ export class JsonlMetricsParser implements StreamParser {
     }
     base += start;
     this.consumed = base;
-    // The carry is copied: the caller reuses its read buffer.
-    if (start < bytes.length) this.carry = bytes.slice(start);
+    // The carry must be a copy: the caller reuses its read buffer, and Buffer#slice (unlike Uint8Array#slice)
+    // returns a view into it.
+    if (start < bytes.length) this.carry = new Uint8Array(bytes.subarray(start));
     return out;
   }
 

@@ -317,7 +317,8 @@ export class TfEventsParser implements StreamParser {
         return entry;
       }
     }
-    const bytes = data.slice(start, start + length);
+    // A copy: `data` may be the caller's reused read buffer, where Buffer#slice would be a view.
+    const bytes = new Uint8Array(data.subarray(start, start + length));
     const entry = { bytes, text: utf8.decode(bytes), summary: false };
     entry.summary = summaryKey(entry.text) !== undefined;
     if (this.tagCache.length < 256) this.tagCache.push(entry);

@@ -396,3 +396,42 @@ describe('JSONL and CSV metrics', () => {
     assert.match(bad.warnings[0].message, /no step column/);
   });
 });
+
+/**
+ * How RunReader feeds parsers: one read buffer, reused for every read. A parser that keeps a view into it (for a
+ * line or record cut by the read boundary) sees it overwritten; poison the buffer between reads to make that show.
+ */
+function parseThroughReusedBuffer(parser: StreamParser, bytes: Uint8Array, chunk: number) {
+  const store = new SeriesStore();
+  const buffer = Buffer.alloc(chunk);
+  for (let i = 0; i < bytes.length; i += chunk) {
+    const n = Math.min(chunk, bytes.length - i);
+    buffer.set(bytes.subarray(i, i + n));
+    parser.push(buffer.subarray(0, n), store);
+    buffer.fill(0x7b); // '{': what the next read would leave there
+  }
+  parser.end(store);
+  return store;
+}
+
+describe('readers fed through a reused read buffer', () => {
+  const jsonl = Array.from({ length: 500 }, (_, i) => `{"step": ${i + 1}, "loss": ${(1 / (i + 1)).toFixed(6)}, "_timestamp": ${1700000000 + i}}\n`).join('');
+  const cases: [string, () => StreamParser, () => Uint8Array][] = [
+    ['JSONL', () => new JsonlMetricsParser('m.jsonl'), () => Buffer.from(jsonl)],
+    ['JSONL (JSON.parse path)', () => new JsonlMetricsParser('m.jsonl', { scan: false }), () => Buffer.from(jsonl)],
+    ['TensorBoard event file', () => new TfEventsParser(eventFile), () => readFileSync(eventFile)],
+    ['HF Trainer log', () => new HfLogParser(path.join(single, 'torchrun-lora.stdout.txt')), () => readFileSync(path.join(single, 'torchrun-lora.stdout.txt'))],
+    ['trainer_state.json', () => new TrainerStateParser(path.join(single, 'trainer_state.json')), () => readFileSync(path.join(single, 'trainer_state.json'))],
+  ];
+  for (const [name, make, read] of cases) {
+    it(`${name}: same series as a whole-file read, for read sizes that cut lines and records`, () => {
+      const bytes = read();
+      const whole = parseAll(make(), bytes).store;
+      for (const chunk of [7, 61, 1000, 4096]) {
+        const reused = parseThroughReusedBuffer(make(), bytes, chunk);
+        assert.deepEqual([...reused.series.keys()].sort(), [...whole.series.keys()].sort(), `tags, chunk ${chunk}`);
+        for (const tag of whole.series.keys()) assert.deepEqual(points(reused, tag), points(whole, tag), `${tag}, chunk ${chunk}`);
+      }
+    });
+  }
+});
