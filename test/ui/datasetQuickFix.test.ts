@@ -1,40 +1,13 @@
 // UI test: a person opens the example dataset, sees the squiggles, clicks the light bulb on an LLaVA-style role and
 // applies the quick fix; the saved file differs from the original in exactly that value.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { freePort, projectRoot } from '../harness/codeServer';
+import { startProduct } from '../harness/product';
 import { openWorkbench } from '../harness/workbench';
-
-async function startProduct(port: number, workspace: string): Promise<{ url: string; stop(): void }> {
-  const child = spawn(
-    process.execPath,
-    [path.join(projectRoot, 'scripts', 'start.mjs'), '--port', String(port), '--no-install', '--no-build', '--workspace', workspace, '--state-dir', mkdtempSync(path.join(os.tmpdir(), 'ftw-ui-'))],
-    { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start printed no URL in 90 s:\n${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /running in code-server at (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start exited (${code}):\n${output}`));
-    });
-  });
-  return { url, stop: () => child.kill('SIGINT') };
-}
 
 test('a dataset quick fix applied through the light bulb', { timeout: 240_000 }, async (t) => {
   const workspace = path.join(mkdtempSync(path.join(os.tmpdir(), 'ftw-ui-ws-')), 'minicpm-v-lora');

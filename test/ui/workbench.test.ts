@@ -2,40 +2,10 @@
 // workspace; a person's clicks (activity bar → Fine-tune views → a command) are replayed with Playwright and
 // screenshots land in test-results/.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { freePort, projectRoot } from '../harness/codeServer';
+import { freePort } from '../harness/codeServer';
+import { startProduct } from '../harness/product';
 import { openWorkbench, runCommandFromPalette, waitForText } from '../harness/workbench';
-
-async function startProduct(port: number): Promise<{ url: string; stop(): void }> {
-  const child = spawn(
-    process.execPath,
-    [path.join(projectRoot, 'scripts', 'start.mjs'), '--port', String(port), '--no-install', '--no-build', '--state-dir', mkdtempSync(path.join(os.tmpdir(), 'ftw-ui-'))],
-    { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start printed no URL in 90 s:\n${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /running in code-server at (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start exited (${code}):\n${output}`));
-    });
-  });
-  return { url, stop: () => child.kill('SIGINT') };
-}
 
 test('the product command serves the workbench with the Fine-tune views', { timeout: 240_000 }, async (t) => {
   const product = await startProduct(await freePort());

@@ -11,7 +11,7 @@ import { checkSample, cleanMiniCpmFacts, modelSupportsMultiImage } from '../../s
 import { sampleValidator } from '../../src/core/dataset/schemas';
 import { SampleSplitter, type RawSample } from '../../src/core/dataset/splitter';
 import { linterFor } from '../../src/core/lint/registry';
-import { bufferIo } from './cli.test';
+import { bufferIo } from '../harness/cliIo';
 import { realFixturesDir } from '../harness/shared';
 
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -304,7 +304,7 @@ describe('dataset lint: scanner and positions', () => {
 
 describe('ftw lint on datasets', () => {
   it('prints the JSON contract in file order with 0-based positions, exit 1 on errors', async () => {
-    const io = bufferIo();
+    const io = bufferIo(root);
     const code = await runCli(['lint', '--json', 'examples/minicpm-v-lora/data/train.json'], io);
     assert.equal(code, 1);
     const findings = JSON.parse(io.out) as { file: string; rule: string; range: { start: { line: number; character: number } } }[];
@@ -320,7 +320,7 @@ describe('ftw lint on datasets', () => {
     const io = bufferIo(dir);
     assert.equal(await runCli(['lint', 'clean.jsonl'], io), 0);
     assert.equal(io.out, '');
-    const bad = bufferIo();
+    const bad = bufferIo(root);
     await runCli(['lint', 'examples/minicpm-v-lora/data/train.json', '--format', 'minicpmv'], bad);
     assert.match(bad.out.split('\n')[0]!, /^examples\/minicpm-v-lora\/data\/train\.json:14:8 error DS-ROLE-KEYS /);
   });

@@ -8,7 +8,7 @@ import { runCli } from '../../src/cli/main';
 import { applyTextEdits, convertToArray, convertToJsonl, fixDatasetText, fixEdits } from '../../src/core/dataset/fixes';
 import { lintDatasetText } from '../../src/core/dataset/lint';
 import { SampleSplitter } from '../../src/core/dataset/splitter';
-import { bufferIo } from './cli.test';
+import { bufferIo } from '../harness/cliIo';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 

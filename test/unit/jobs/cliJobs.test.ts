@@ -4,14 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../../src/cli/main';
-import type { CliIo } from '../../../src/cli/io';
 import type { JobRecord } from '../../../src/core/jobs/job';
 import { processesInGroup, replayWorkspace } from '../../jobs/workspace';
-
-function bufferIo(cwd: string): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', cwd, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
+import { bufferIo } from '../../harness/cliIo';
 
 process.env.FTW_STATE_DIR = mkdtempSync(path.join(os.tmpdir(), 'ftw-cli-state-'));
 process.env.FTW_REMOTE_ROOT = mkdtempSync(path.join(os.tmpdir(), 'ftw-cli-root-'));

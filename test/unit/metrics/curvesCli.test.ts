@@ -5,30 +5,15 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../../src/cli/main';
 import { smoothDebiasedEma } from '../../../src/core/metrics/smoothing';
-import type { CliIo } from '../../../src/cli/io';
 import { realFixturesDir } from '../../harness/shared';
+import { bufferIo } from '../../harness/cliIo';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const example = 'examples/minicpm-v-lora/output/lora_run';
 
-function bufferIo(cwd = root): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd,
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  };
-  return io;
-}
-
 describe('ftw curves', () => {
   it('prints the example run as CSV, tag-filtered and smoothed', async () => {
-    const io = bufferIo();
+    const io = bufferIo(root);
     assert.equal(await runCli(['curves', example, '--csv', '--tag', '^train/loss$', '--smooth', '0.6'], io), 0, io.err);
     const lines = io.out.trim().split('\n');
     assert.equal(lines[0], 'run,tag,step,epoch,wall_time,value,smoothed');
@@ -43,7 +28,7 @@ describe('ftw curves', () => {
   });
 
   it('prints JSON with the resume of the resumed run', async () => {
-    const io = bufferIo();
+    const io = bufferIo(root);
     assert.equal(await runCli(['curves', path.join(realFixturesDir, 'hf-trainer-5.17-resumed'), '--json', '--tag', 'loss'], io), 0, io.err);
     const json = JSON.parse(io.out);
     assert.deepEqual(json.runs[0].resumes.map((r: { step: number }) => r.step), [485]);
@@ -60,7 +45,7 @@ describe('ftw curves', () => {
   });
 
   it('exits 2 naming a folder without metrics', async () => {
-    const io = bufferIo();
+    const io = bufferIo(root);
     const empty = mkdtempSync(path.join(os.tmpdir(), 'ftw-empty-'));
     assert.equal(await runCli(['curves', empty, '--csv'], io), 2);
     assert.match(io.err, /no metrics files found/);
