@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { exportedSeries, toCsv, toJson } from '../../core/metrics/export';
 import { readRuns } from '../../core/metrics/run';
+import { parseCliArgs } from '../args';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
@@ -22,16 +22,7 @@ export const curvesCommand: Subcommand = {
   summary: 'print the training curves of run folders as CSV or JSON',
   usage,
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: { csv: { type: 'boolean' }, json: { type: 'boolean' }, tag: { type: 'string' }, smooth: { type: 'string' } },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const parsed = parseCliArgs(args, { csv: { type: 'boolean' }, json: { type: 'boolean' }, tag: { type: 'string' }, smooth: { type: 'string' } });
     const { values, positionals } = parsed;
     if (positionals.length === 0) throw new UsageError('name at least one run folder or metrics file');
     if (Boolean(values.csv) === Boolean(values.json)) throw new UsageError('choose one of --csv and --json');

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { estimateMemory, formatGiB, suggestFits, type EstimateInput, type Method, type Offload, type Precision } from '../../core/estimate/estimate';
 import { resolveModel } from '../../core/estimate/fromScript';
+import { parseCliArgs } from '../args';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
@@ -33,20 +33,12 @@ export const estimateCommand: Subcommand = {
   summary: 'estimate the peak GPU memory of a fine-tuning configuration',
   usage,
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          config: { type: 'string' }, method: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-targets': { type: 'string' },
-          seq: { type: 'string' }, batch: { type: 'string' }, 'grad-ckpt': { type: 'boolean' }, precision: { type: 'string' },
-          zero: { type: 'string' }, offload: { type: 'string' }, gpus: { type: 'string' }, 'no-tune-vision': { type: 'boolean' },
-          slices: { type: 'string' }, 'gpu-memory': { type: 'string' }, json: { type: 'boolean' },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const parsed = parseCliArgs(args, {
+      config: { type: 'string' }, method: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-targets': { type: 'string' },
+      seq: { type: 'string' }, batch: { type: 'string' }, 'grad-ckpt': { type: 'boolean' }, precision: { type: 'string' },
+      zero: { type: 'string' }, offload: { type: 'string' }, gpus: { type: 'string' }, 'no-tune-vision': { type: 'boolean' },
+      slices: { type: 'string' }, 'gpu-memory': { type: 'string' }, json: { type: 'boolean' },
+    }, { allowPositionals: false });
     const v = parsed.values;
     if (!v.config) throw new UsageError('--config is required (a config.json, a model folder, or a known model id)');
     const method = (v.method ?? 'full') as Method;

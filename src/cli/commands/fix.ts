@@ -1,7 +1,7 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fixDatasetText, safeFixRules } from '../../core/dataset/fixes';
+import { parseCliArgs } from '../args';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
@@ -21,21 +21,12 @@ export const fixCommand: Subcommand = {
   summary: 'apply the safe quick fixes of a dataset in place (writes a .bak first)',
   usage,
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          rule: { type: 'string', multiple: true },
-          'no-backup': { type: 'boolean' },
-          format: { type: 'string' },
-          'base-dir': { type: 'string' },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const parsed = parseCliArgs(args, {
+      rule: { type: 'string', multiple: true },
+      'no-backup': { type: 'boolean' },
+      format: { type: 'string' },
+      'base-dir': { type: 'string' },
+    });
     if (parsed.positionals.length !== 1) throw new UsageError('name exactly one dataset file');
     const file = parsed.positionals[0]!;
     const absolute = path.resolve(io.cwd, file);

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { isFinal, scriptArgv, type JobRecord, type LaunchRequest } from '../../core/jobs/job';
 import { formatDuration, formatProgress } from '../../core/jobs/progress';
 import { JobRegistry } from '../../core/jobs/registry';
@@ -12,6 +11,7 @@ import { shellScriptLinter } from '../../core/script/linters';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Logger } from '../../core/logger';
 import type { CliIo } from '../io';
+import { parseCliArgs } from '../args';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
@@ -47,12 +47,8 @@ function makeRunner(io: CliIo, options: { sshConfig?: string; verbose?: boolean 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string; default?: string | boolean }>;
 
 function parse(args: string[], options: OptionSpec): { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] } {
-  try {
-    const parsed = parseArgs({ args, allowPositionals: true, options });
-    return { values: parsed.values as Record<string, string | string[] | boolean | undefined>, positionals: parsed.positionals };
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseCliArgs(args, options);
+  return { values: parsed.values as Record<string, string | string[] | boolean | undefined>, positionals: parsed.positionals };
 }
 
 export function describeJob(job: JobRecord, now = Date.now()): string {

@@ -1,11 +1,11 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { isDatasetFormat } from '../../core/dataset/formats';
 import { datasetLinter } from '../../core/dataset/linter';
 import { compareFindings, type FileFinding } from '../../core/lint/findings';
 import { gpuFactsFrom, gpuQueryFields, parseGpuQueryCsv, type GpuFacts } from '../../core/gpu/nvidiaSmi';
 import { linterFor } from '../../core/lint/registry';
+import { parseCliArgs } from '../args';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
 
@@ -42,25 +42,16 @@ export const lintCommand: Subcommand = {
   summary: 'lint datasets, finetune scripts, DeepSpeed configs and Python files',
   usage,
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          format: { type: 'string' },
-          json: { type: 'boolean' },
-          'base-dir': { type: 'string' },
-          'nvidia-smi': { type: 'string' },
-          'transformers-version': { type: 'string' },
-          'model-max-length': { type: 'string' },
-          model: { type: 'string' },
-          'no-media-check': { type: 'boolean' },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const parsed = parseCliArgs(args, {
+      format: { type: 'string' },
+      json: { type: 'boolean' },
+      'base-dir': { type: 'string' },
+      'nvidia-smi': { type: 'string' },
+      'transformers-version': { type: 'string' },
+      'model-max-length': { type: 'string' },
+      model: { type: 'string' },
+      'no-media-check': { type: 'boolean' },
+    });
     const files = parsed.positionals;
     const maxLengthText = parsed.values['model-max-length'];
     const modelMaxLength = maxLengthText === undefined ? undefined : Number(maxLengthText);

@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { sleep } from '../../harness/wait';
 
 const extensionId = 'finetune-workbench.finetune-workbench';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe('untrusted workspace (restricted mode)', function () {
   this.timeout(90_000);

@@ -5,22 +5,9 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobRecord } from '../../../src/core/jobs/job';
 import { realFixturesDir } from '../../harness/shared';
+import { until } from '../../harness/wait';
 
 const fixtures = path.join(realFixturesDir, 'hf-trainer-5.17');
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function processesInGroup(pgid: number): string[] {
   return execFileSync('ps', ['-eo', 'pgid=,stat=,args='], { encoding: 'utf8' })

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobRecord } from '../../../src/core/jobs/job';
 import { realFixturesDir } from '../../harness/shared';
+import { sleep, until } from '../../harness/wait';
 
 const fixtures = path.join(realFixturesDir, 'hf-trainer-5.17');
 
@@ -11,20 +12,6 @@ interface OpenCurvesResult {
   opened: boolean;
   runs: string[];
   points: number;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const shownPoints = async () => (await vscode.commands.executeCommand('finetuneWorkbench.curves.shownPoints')) as Record<string, number>;

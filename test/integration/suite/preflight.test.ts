@@ -5,16 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { PreflightItem, PreflightSummary } from '../../../src/protocol/launch';
 import { realFixturesDir } from '../../harness/shared';
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { until } from '../../harness/wait';
 
 type PanelPreflight = { items: PreflightItem[]; summary: PreflightSummary };
 
