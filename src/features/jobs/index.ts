@@ -6,7 +6,9 @@ import { locateCauseInScript } from '../../core/jobs/failureCause';
 import { isFinal, scriptArgv, type JobRecord, type JobState, type LaunchRequest } from '../../core/jobs/job';
 import { formatProgress } from '../../core/jobs/progress';
 import { JobRegistry } from '../../core/jobs/registry';
+import { chosenGpus, formatPreflight, type PreflightResult } from '../../core/jobs/preflight';
 import { JobRunner } from '../../core/jobs/runner';
+import { LintWorkerClient } from '../scriptLint/worker';
 import { sshConfigHosts } from '../../core/jobs/transport';
 import type { FeatureContext } from '../shared/context';
 import { HostsTree } from './hostsTree';
@@ -95,6 +97,49 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
       label: path.basename(o.script.fsPath),
     };
   }
+  // Its own worker thread (like the Launch panel's): a preflight lints whole datasets off the extension host thread.
+  let preflightWorker: LintWorkerClient | undefined;
+  disposables.push({ dispose: () => preflightWorker?.dispose() });
+  /** The core preflight (src/core/jobs/preflight.ts) for a script on a target, as the Launch panel and `ftw run` run it. */
+  async function preflightFor(script: vscode.Uri, target: string, gpuIndices?: number[]): Promise<PreflightResult | undefined> {
+    if (!/\.(sh|bash)$/i.test(script.fsPath)) return undefined;
+    const probe = await hosts.probe(target);
+    const gpus = chosenGpus(probe.gpus, gpuIndices).map(({ processes: _p, ...gpu }) => gpu);
+    // A plain copy: configuration values are proxies that cannot be posted to a worker.
+    const { name, memoryGiB, computeCapability, count } = settings.get('gpu.default');
+    preflightWorker ??= new LintWorkerClient(path.join(extension.extensionPath, 'dist', 'workers', 'scriptLint.js'), log);
+    return preflightWorker.request({
+      op: 'preflight',
+      scriptPath: script.fsPath,
+      launchDir: vscode.workspace.getWorkspaceFolder(script)?.uri.fsPath ?? path.dirname(script.fsPath),
+      gpus,
+      fallbackGpu: gpus.length ? undefined : { name: String(name), memoryGiB: Number(memoryGiB), computeCapability: String(computeCapability), count: Number(count) },
+      gpuSource: gpus.length ? `probe of ${target}` : 'gpu.default setting',
+      transformersVersion: probe.transformersVersion ?? (settings.get('script.transformersVersion') || undefined),
+    }) as Promise<PreflightResult>;
+  }
+
+  /** Runs the preflight before a launch; true when the launch goes ahead (no errors, forced, or the user chose to). */
+  async function passesPreflight(script: vscode.Uri, target: string, gpus: number[] | undefined, force: boolean): Promise<boolean> {
+    if (force) return true;
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Preflight…' }, () => preflightFor(script, target, gpus));
+    if (!result || result.verdict !== 'blocked') return true;
+    const first = result.findings.find((f) => f.severity === 'error') ?? result.findings[0];
+    const where = first ? `${vscode.workspace.asRelativePath(first.file, false)}:${first.range.start.line + 1}: ${first.message}` : '';
+    const choice = await vscode.window.showWarningMessage(
+      `Preflight found ${result.errorCount} error(s) in ${path.basename(script.fsPath)}; the launch would probably fail.`,
+      { modal: true, detail: where },
+      'Show Findings',
+      'Launch Anyway',
+    );
+    if (choice === 'Launch Anyway') return true;
+    if (choice === 'Show Findings' && first) {
+      const position = new vscode.Position(first.range.start.line, first.range.start.character);
+      await vscode.window.showTextDocument(vscode.Uri.file(first.file), { selection: new vscode.Range(position, position) });
+    }
+    return false;
+  }
+
   api = { runner, hosts, buildRequest };
   disposables.push({ dispose: () => (api = undefined) });
 
@@ -194,7 +239,7 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
     return picks.length === probe.gpus.length ? undefined : picks.map((p) => p.index);
   }
 
-  async function launch(uri?: vscode.Uri, target?: string): Promise<JobRecord | undefined> {
+  async function launch(uri?: vscode.Uri, target?: string, force = false): Promise<JobRecord | undefined> {
     if (!ensureTrusted()) return undefined;
     const script = uri ?? vscode.window.activeTextEditor?.document.uri;
     if (!script || script.scheme !== 'file') {
@@ -207,13 +252,14 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
     if (gpus === null) return undefined;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === script.toString());
     if (doc?.isDirty) await doc.save();
+    if (!(await passesPreflight(script, chosen, gpus, force))) return undefined;
     const job = runner.submit(await buildRequest({ script, target: chosen, gpus }));
     void vscode.commands.executeCommand('finetuneWorkbench.jobs.focus');
     return job;
   }
 
   disposables.push(
-    vscode.commands.registerCommand('finetuneWorkbench.launchScript', (uri?: vscode.Uri, target?: string) => launch(uri, target)),
+    vscode.commands.registerCommand('finetuneWorkbench.launchScript', (uri?: vscode.Uri, target?: string, force?: boolean) => launch(uri, target, force === true)),
     vscode.commands.registerCommand('finetuneWorkbench.openJobLog', async (job?: JobRecord) => {
       const chosen = job ?? (await pickJob(() => true, 'Job whose log to open'));
       if (chosen) await openLog(chosen);
@@ -299,7 +345,10 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
       const base = folder?.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri;
       if (!base) throw new Error('A finetune task needs a workspace folder');
       const script = vscode.Uri.joinPath(base, definition.script);
-      return buildRequest({ script, target: definition.target ?? 'local', gpus: definition.gpus, env: definition.env, args: definition.args });
+      const target = definition.target ?? 'local';
+      const preflight =
+        definition.preflight === false ? undefined : await preflightFor(script, target, definition.gpus).then((result) => result && { lines: formatPreflight(result, base.fsPath), blocked: result.verdict === 'blocked' });
+      return { request: await buildRequest({ script, target, gpus: definition.gpus, env: definition.env, args: definition.args }), preflight };
     }),
   );
 

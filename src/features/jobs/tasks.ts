@@ -11,6 +11,16 @@ export interface FinetuneTaskDefinition extends vscode.TaskDefinition {
   gpus?: number[];
   env?: Record<string, string>;
   args?: string[];
+  /** Run the preflight first (default true). */
+  preflight?: boolean;
+  /** Launch even when the preflight finds errors. */
+  force?: boolean;
+}
+
+/** What a task launches, with the preflight's terminal lines (absent when it was skipped). */
+export interface FinetuneTaskLaunch {
+  request: LaunchRequest;
+  preflight?: { lines: string[]; blocked: boolean };
 }
 
 export const finetuneTaskType = 'finetune';
@@ -29,7 +39,8 @@ class JobTerminal implements vscode.Pseudoterminal {
 
   constructor(
     private readonly runner: JobRunner,
-    private readonly request: () => Promise<LaunchRequest | undefined>,
+    private readonly request: () => Promise<FinetuneTaskLaunch | undefined>,
+    private readonly force: boolean,
   ) {}
 
   open(): void {
@@ -38,10 +49,19 @@ class JobTerminal implements vscode.Pseudoterminal {
 
   private async run(): Promise<void> {
     try {
-      const request = await this.request();
-      if (!request) {
+      const launch = await this.request();
+      if (!launch) {
         this.closer.fire(1);
         return;
+      }
+      const { request, preflight } = launch;
+      if (preflight) {
+        for (const line of preflight.lines) this.writer.fire(`${line}\r\n`);
+        if (preflight.blocked && !this.force) {
+          this.writer.fire('Finetune Workbench: not launched because the preflight found errors (set "force": true in the task to launch anyway).\r\n');
+          this.closer.fire(1);
+          return;
+        }
       }
       const job = this.runner.submit(request);
       this.jobId = job.id;
@@ -62,7 +82,7 @@ class JobTerminal implements vscode.Pseudoterminal {
   }
 }
 
-export function registerFinetuneTasks(runner: JobRunner, toRequest: (definition: FinetuneTaskDefinition, folder: vscode.WorkspaceFolder | undefined) => Promise<LaunchRequest | undefined>): vscode.Disposable {
+export function registerFinetuneTasks(runner: JobRunner, toRequest: (definition: FinetuneTaskDefinition, folder: vscode.WorkspaceFolder | undefined) => Promise<FinetuneTaskLaunch | undefined>): vscode.Disposable {
   return vscode.tasks.registerTaskProvider(finetuneTaskType, {
     provideTasks: () => [],
     resolveTask(task) {
@@ -74,7 +94,7 @@ export function registerFinetuneTasks(runner: JobRunner, toRequest: (definition:
         task.scope ?? vscode.TaskScope.Workspace,
         task.name || `${definition.script} on ${definition.target ?? 'local'}`,
         finetuneTaskType,
-        new vscode.CustomExecution(async () => new JobTerminal(runner, () => toRequest(definition, folder))),
+        new vscode.CustomExecution(async () => new JobTerminal(runner, () => toRequest(definition, folder), definition.force === true)),
         ['$finetune-python-traceback'],
       );
     },
