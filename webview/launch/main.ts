@@ -18,9 +18,19 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 type ValueElement = HTMLElement & { value: string };
 type CheckElement = HTMLElement & { checked: boolean };
 
+let initialised = false;
+
 function save(): void {
   vscode.setState(form);
-  vscode.postMessage({ type: 'changed', form });
+  // Before init the host has not sent its form yet: the state alone carries the edit, init merges it.
+  if (initialised) vscode.postMessage({ type: 'changed', form });
+}
+
+/** Puts the form's values into the controls (after init, and only there: listeners keep `form` current after). */
+function showForm(): void {
+  for (const [id, key] of textFields) $<ValueElement>(id).value = form[key];
+  $<CheckElement>('overridePreflight').checked = form.overridePreflight;
+  $<CheckElement>('launchOnSave').checked = form.launchOnSave;
 }
 
 function options(select: HTMLElement, values: string[], selected: string): void {
@@ -89,14 +99,16 @@ function renderPreflight(items: PreflightItem[], summary: PreflightSummary): voi
   }
 }
 
+const textFields = [
+  ['env', 'env'],
+  ['args', 'args'],
+  ['command', 'commandOverride'],
+] as const;
+
+/** Listeners go on at load, before the host's `init`: what the user types meanwhile lands in the state, which init keeps. */
 function bind(): void {
-  for (const [id, key] of [
-    ['env', 'env'],
-    ['args', 'args'],
-    ['command', 'commandOverride'],
-  ] as const) {
+  for (const [id, key] of textFields) {
     const el = $<ValueElement>(id);
-    el.value = form[key];
     el.addEventListener('input', () => {
       form[key] = el.value;
       save();
@@ -116,13 +128,11 @@ function bind(): void {
     vscode.postMessage({ type: 'probe', target: form.target });
   });
   const override = $<CheckElement>('overridePreflight');
-  override.checked = form.overridePreflight;
   override.addEventListener('change', () => {
     form.overridePreflight = override.checked;
     save();
   });
   const onSave = $<CheckElement>('launchOnSave');
-  onSave.checked = form.launchOnSave;
   onSave.addEventListener('change', () => {
     form.launchOnSave = onSave.checked;
     save();
@@ -144,7 +154,8 @@ window.addEventListener('message', (event: MessageEvent<HostToLaunch>) => {
       trusted = message.trusted;
       options($('script'), message.scripts, form.script);
       options($('target'), message.targets, form.target);
-      bind();
+      showForm();
+      initialised = true;
       $('untrusted').textContent = trusted ? '' : message.untrustedMessage;
       $('launch').toggleAttribute('disabled', !trusted);
       save();
@@ -167,4 +178,5 @@ window.addEventListener('message', (event: MessageEvent<HostToLaunch>) => {
   }
 });
 
+bind();
 vscode.postMessage({ type: 'ready' });
