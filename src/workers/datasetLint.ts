@@ -1,15 +1,87 @@
 // Worker thread that lints datasets off the extension host thread: open documents (text) and files on disk
 // (streamed, with progress and cancellation).
 import { parentPort } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
-import { lintDatasetFile, lintDatasetText, type DatasetLintResult } from '../core/dataset/lint';
-import type { DatasetWorkerRequest, DatasetWorkerResponse } from '../core/dataset/protocol';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { lintDatasetFile, lintDatasetText, lintDatasetTextInSlices, type DatasetLintResult } from '../core/dataset/lint';
+import { datasetLinter } from '../core/dataset/linter';
+import type { DatasetWorkerRequest, DatasetWorkerResponse, WorkerLintOptions } from '../core/dataset/protocol';
 
 const port = parentPort;
 if (!port) throw new Error('datasetLint.js must run as a worker thread');
 const running = new Map<number, AbortController>();
 /** Open documents, kept in step with the editor's change events. */
 const mirrors = new Map<string, { text: string; version: number }>();
+/** The lint running on each mirror: the next change to it aborts the run (its result would be stale). */
+const mirrorRuns = new Map<string, AbortController>();
+
+/** The last saved files linted on tab open: the document's mirror and first lint reuse their text and result. */
+interface SavedLint {
+  filePath: string;
+  mtimeMs: number;
+  size: number;
+  text: string;
+  optionsKey: string;
+  result: DatasetLintResult;
+}
+const saved: SavedLint[] = [];
+const savedKept = 2;
+
+function readSaved(filePath: string): { text: string; mtimeMs: number; size: number } {
+  const fd = openSync(filePath, 'r');
+  try {
+    const { mtimeMs, size } = fstatSync(fd);
+    const bytes = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, bytes, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    let text = bytes.subarray(0, read).toString('utf8');
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // VS Code hides the BOM
+    return { text, mtimeMs, size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The kept lint of `filePath` if the file has not changed since (same mtime and size). */
+function savedFor(filePath: string): SavedLint | undefined {
+  const entry = saved.find((s) => s.filePath === filePath);
+  if (!entry) return undefined;
+  try {
+    const fd = openSync(filePath, 'r');
+    try {
+      const { mtimeMs, size } = fstatSync(fd);
+      return mtimeMs === entry.mtimeMs && size === entry.size ? entry : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function lintSaved(filePath: string, maxBytes: number, options: WorkerLintOptions): { result?: DatasetLintResult; length?: number } {
+  const head = Buffer.alloc(8192);
+  const fd = openSync(filePath, 'r');
+  let size: number;
+  let headBytes: number;
+  try {
+    size = fstatSync(fd).size;
+    headBytes = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size > maxBytes || !datasetLinter.matches(filePath, head.subarray(0, headBytes).toString('utf8'))) return {};
+  const file = readSaved(filePath);
+  const result = lintDatasetText(file.text, options);
+  const index = saved.findIndex((s) => s.filePath === filePath);
+  if (index >= 0) saved.splice(index, 1);
+  saved.unshift({ filePath, ...file, optionsKey: JSON.stringify(options), result });
+  saved.length = Math.min(saved.length, savedKept);
+  return { result, length: file.text.length };
+}
 
 function send(message: DatasetWorkerResponse): void {
   port!.postMessage(message);
@@ -27,8 +99,7 @@ port.on('message', (request: DatasetWorkerRequest) => {
   }
   if (request.type === 'mirrorLoad') {
     try {
-      let text = readFileSync(request.filePath, 'utf8');
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // VS Code hides the BOM
+      const text = savedFor(request.filePath)?.text ?? readSaved(request.filePath).text;
       if (text.length === request.expectedLength) mirrors.set(request.key, { text, version: request.version });
       else mirrors.delete(request.key);
     } catch {
@@ -53,7 +124,11 @@ port.on('message', (request: DatasetWorkerRequest) => {
       mirrors.delete(request.key); // out of step: the next lint reloads it
       return;
     }
+    mirrorRuns.get(request.key)?.abort(new Error('superseded by an edit'));
     let text = mirror.text;
+    // The document moved on from the saved text: its kept lint is of no further use.
+    const keptIndex = saved.findIndex((s) => s.text === text);
+    if (keptIndex >= 0) saved.splice(keptIndex, 1);
     // Changes of one event apply one after the other, as in VS Code's own mirror models.
     for (const change of request.changes) text = text.slice(0, change.offset) + change.text + text.slice(change.offset + change.length);
     mirror.text = text;
@@ -61,6 +136,7 @@ port.on('message', (request: DatasetWorkerRequest) => {
     return;
   }
   if (request.type === 'mirrorClose') {
+    mirrorRuns.get(request.key)?.abort(new Error('document closed'));
     mirrors.delete(request.key);
     return;
   }
@@ -70,8 +146,26 @@ port.on('message', (request: DatasetWorkerRequest) => {
       send({ type: 'error', id: request.id, message: 'the document mirror is not at this version', cancelled: false, stale: true });
       return;
     }
+    // The same text (the very string, unedited since it was read) with the same options: the tab-open lint holds.
+    const kept = saved.find((s) => s.text === mirror.text && s.optionsKey === JSON.stringify(request.options));
+    if (kept) {
+      send({ type: 'result', id: request.id, result: kept.result }); // copied, not moved: the kept one stays whole
+      return;
+    }
+    mirrorRuns.get(request.key)?.abort(new Error('superseded by a newer lint'));
+    const controller = new AbortController();
+    mirrorRuns.set(request.key, controller);
+    lintDatasetTextInSlices(mirror.text, { ...request.options, signal: controller.signal })
+      .then((result) => sendResult(request.id, result))
+      .catch((error: Error) => send({ type: 'error', id: request.id, message: error.message, cancelled: controller.signal.aborted }))
+      .finally(() => {
+        if (mirrorRuns.get(request.key) === controller) mirrorRuns.delete(request.key);
+      });
+    return;
+  }
+  if (request.type === 'lintSaved') {
     try {
-      sendResult(request.id, lintDatasetText(mirror.text, request.options));
+      send({ type: 'savedResult', id: request.id, ...lintSaved(request.filePath, request.maxBytes, request.options) });
     } catch (error) {
       send({ type: 'error', id: request.id, message: (error as Error).message, cancelled: false });
     }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { runCli } from '../../src/cli/main';
 import { detectFormat } from '../../src/core/dataset/formats';
-import { lintDatasetFile, lintDatasetText, type DatasetFinding } from '../../src/core/dataset/lint';
+import { lintDatasetFile, lintDatasetText, lintDatasetTextInSlices, type DatasetFinding } from '../../src/core/dataset/lint';
 import { checkSample, cleanMiniCpmFacts, modelSupportsMultiImage } from '../../src/core/dataset/rules';
 import { sampleValidator } from '../../src/core/dataset/schemas';
 import { SampleSplitter, type RawSample } from '../../src/core/dataset/splitter';
@@ -263,6 +263,18 @@ describe('dataset lint: scanner and positions', () => {
       ['Extra comma: no', 2, s.length + 1],
       ['The file ends', 3, s.length],
     ]);
+  });
+
+  it('lints in slices (the worker can take edits in between) with the same findings as in one piece, multibyte text included', async () => {
+    const text = readFileSync(example, 'utf8').replace('"user"', '"human"').replace('Which', 'Welches 图 😀');
+    const whole = lintDatasetText(text, { checkMediaFiles: false });
+    assert.ok(whole.findings.length > 0);
+    for (const sliceBytes of [1, 3, 17, 1000]) {
+      assert.deepEqual(await lintDatasetTextInSlices(text, { checkMediaFiles: false, sliceBytes }), whole, `slices of ${sliceBytes} bytes`);
+    }
+    const controller = new AbortController();
+    controller.abort(new Error('superseded'));
+    await assert.rejects(lintDatasetTextInSlices(text, { checkMediaFiles: false, sliceBytes: 100, signal: controller.signal }), /superseded/);
   });
 
   it('streams: the same samples whatever the chunk size', () => {

@@ -539,6 +539,22 @@ export function lintDatasetText(text: string, options: DatasetLintOptions = {}):
   return session.end();
 }
 
+/**
+ * lintDatasetText in slices of `sliceBytes` with a yield between them, so a worker can take in the next edit
+ * meanwhile and abort (through `signal`) a lint that edit made stale instead of finishing it.
+ */
+export async function lintDatasetTextInSlices(text: string, options: DatasetLintOptions & { sliceBytes?: number } = {}): Promise<DatasetLintResult> {
+  const { sliceBytes = 1024 * 1024, ...lintOptions } = options;
+  const session = new DatasetLintSession(lintOptions);
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at < bytes.length; at += sliceBytes) {
+    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('cancelled');
+    session.push(bytes.subarray(at, at + sliceBytes));
+  }
+  return session.end();
+}
+
 /** Lints a dataset file from disk in chunks, so gigabyte files never sit in memory. */
 export async function lintDatasetFile(filePath: string, options: DatasetLintOptions = {}): Promise<DatasetLintResult> {
   const session = new DatasetLintSession({ ...options, filePath });

@@ -19,10 +19,18 @@ export type DatasetWorkerRequest =
   /** Lints the mirror if it is at `version`; otherwise answers an error with `stale: true`. */
   | { type: 'mirrorLint'; id: number; key: string; version: number; options: WorkerLintOptions }
   | { type: 'lintFile'; id: number; filePath: string; options: WorkerLintOptions }
+  /**
+   * Lints a saved file whose editor tab just opened, before VS Code has synced its text to the extension host
+   * (seconds for tens of MB). The text and result are kept: the document's mirror and first lint reuse them.
+   * Answers `skipped` when the file is not a dataset or is larger than `maxBytes`.
+   */
+  | { type: 'lintSaved'; id: number; filePath: string; maxBytes: number; options: WorkerLintOptions }
   | { type: 'cancel'; id: number };
 
 /** Messages the worker sends back. */
 export type DatasetWorkerResponse =
   | { type: 'result'; id: number; result: DatasetLintResult }
+  /** For `lintSaved`: the result and the text's length in UTF-16 units (the editor's document length), or skipped. */
+  | { type: 'savedResult'; id: number; result?: DatasetLintResult; length?: number }
   | { type: 'progress'; id: number; bytesRead: number; totalBytes: number }
   | { type: 'error'; id: number; message: string; cancelled: boolean; stale?: boolean };

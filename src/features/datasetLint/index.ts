@@ -50,6 +50,8 @@ interface LintState {
   result: DatasetLintResult;
   /** The sample ids, split on the first hover. */
   ids?: string[];
+  /** Linted from disk when its tab opened, before VS Code synced the document (cleared when the tab closes). */
+  fromTab?: boolean;
 }
 
 export function registerDatasetLint({ extension, log, settings }: FeatureContext): vscode.Disposable {
@@ -97,10 +99,52 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
     return datasetLinter.matches(name, document.getText(new vscode.Range(0, 0, 200, 0)).slice(0, 8192));
   }
 
+  /**
+   * Document lengths in characters, kept in step with change events: offsetAt of the end re-sums every line's
+   * length after each edit (tens of ms per keystroke at 30 MB, measured by profiling the host while typing).
+   */
+  const lengths = new Map<string, number>();
+  function lengthOf(document: vscode.TextDocument): number {
+    const key = document.uri.toString();
+    let length = lengths.get(key);
+    if (length === undefined) {
+      length = document.offsetAt(new vscode.Position(document.lineCount, 0));
+      lengths.set(key, length);
+    }
+    return length;
+  }
+
   function tooLarge(document: vscode.TextDocument): boolean {
     const maxMB = settings.get('dataset.lintInEditorMaxMB', document.uri);
-    // Characters approximate bytes closely enough for a threshold; offsetAt avoids copying the text.
-    return document.offsetAt(new vscode.Position(document.lineCount, 0)) > maxMB * 1024 * 1024;
+    // Characters approximate bytes closely enough for a threshold.
+    return lengthOf(document) > maxMB * 1024 * 1024;
+  }
+
+  const isOpenDocument = (key: string) => vscode.workspace.textDocuments.some((d) => d.uri.toString() === key);
+  const hasTab = (key: string) => vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key));
+
+  /**
+   * A tab opens seconds before VS Code has loaded a large file and synced it to extensions (30 MB: ~2.5 s), so the
+   * saved file is linted from disk as the tab opens; the document's own lint then reuses the worker's copy.
+   */
+  async function lintOnTabOpen(uri: vscode.Uri): Promise<void> {
+    const key = uri.toString();
+    if (uri.scheme !== 'file' || !/\.jsonl?$/i.test(uri.fsPath) || isOpenDocument(key) || states.has(key)) return;
+    const maxBytes = settings.get('dataset.lintInEditorMaxMB', uri) * 1024 * 1024;
+    const started = performance.now();
+    try {
+      const { result, length } = await worker.lintSaved(uri.fsPath, maxBytes, { ...optionsFor(uri), collectSamples: true });
+      if (!result || states.get(key)?.version !== undefined) return; // not a dataset, or the document's lint is done
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
+      // Findings describe the saved file: not an edited document, not one whose text differs, not a closed tab.
+      if (document ? document.isDirty || lengthOf(document) !== length : !hasTab(key)) return;
+      states.set(key, { version: undefined, result, fromTab: true });
+      diagnostics.set(uri, result.findings.map(toDiagnostic));
+      updateStatus();
+      log.debug(`Dataset lint of ${uri.fsPath} on tab open: ${result.samples} samples, ${result.findings.length} findings in ${Math.round(performance.now() - started)} ms`);
+    } catch (error) {
+      log.warn(`dataset lint of ${uri.fsPath} on tab open failed: ${(error as Error).message}`);
+    }
   }
 
   async function lintDocument(document: vscode.TextDocument): Promise<void> {
@@ -136,6 +180,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
           `longest slice on this thread ${worker.longestSliceMs.toFixed(1)} ms, applying ${(performance.now() - applyStarted).toFixed(1)} ms`,
       );
     } catch (error) {
+      if (error instanceof CancelledError) return; // an edit made it stale; the lint of that edit follows
       log.error(`dataset lint of ${document.uri.fsPath} failed: ${(error as Error).message}`);
     }
   }
@@ -261,22 +306,38 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
     vscode.workspace.onDidOpenTextDocument((document) => schedule(document, 0)),
     vscode.workspace.onDidChangeTextDocument((event) => {
       if (!event.contentChanges.length) return;
+      const key = event.document.uri.toString();
+      const length = lengths.get(key);
+      if (length !== undefined) lengths.set(key, event.contentChanges.reduce((sum, c) => sum + c.text.length - c.rangeLength, length));
       worker.documentChanged(event);
       schedule(event.document, debounceMs);
     }),
     vscode.workspace.onDidCloseTextDocument((document) => {
       worker.documentClosed(document);
       const key = document.uri.toString();
+      lengths.delete(key);
       clearTimeout(timers.get(key));
       timers.delete(key);
       latest.delete(key);
-      // Findings from "Lint from Disk" stay in Problems; those of the editor go with it.
-      if (states.get(key)?.version !== undefined) {
+      // Findings from "Lint from Disk" stay in Problems; those of the editor (and of its tab's early lint) go with it.
+      const state = states.get(key);
+      if (state && (state.version !== undefined || (state.fromTab && !hasTab(key)))) {
         states.delete(key);
         diagnostics.delete(document.uri);
       }
     }),
     vscode.window.onDidChangeActiveTextEditor(() => updateStatus()),
+    vscode.window.tabGroups.onDidChangeTabs(({ opened, closed }) => {
+      for (const tab of opened) if (tab.input instanceof vscode.TabInputText) void lintOnTabOpen(tab.input.uri);
+      for (const tab of closed) {
+        if (!(tab.input instanceof vscode.TabInputText)) continue;
+        const key = tab.input.uri.toString();
+        if (states.get(key)?.fromTab && !isOpenDocument(key) && !hasTab(key)) {
+          states.delete(key);
+          diagnostics.delete(tab.input.uri);
+        }
+      }
+    }),
     settings.onDidChange(['dataset.formatOverrides', 'dataset.imageBaseDir', 'dataset.modelMaxLength', 'dataset.model', 'dataset.lintInEditorMaxMB'], () => {
       for (const document of vscode.workspace.textDocuments) schedule(document, 0);
     }),
@@ -363,6 +424,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
   );
 
   for (const document of vscode.workspace.textDocuments) schedule(document, 0);
+  for (const group of vscode.window.tabGroups.all) for (const tab of group.tabs) if (tab.input instanceof vscode.TabInputText) void lintOnTabOpen(tab.input.uri);
   updateStatus();
   return vscode.Disposable.from(
     ...disposables,

@@ -5,12 +5,19 @@ import type { DatasetLintResult } from '../../core/dataset/lint';
 import type { DatasetWorkerRequest, DatasetWorkerResponse, WorkerLintOptions } from '../../core/dataset/protocol';
 
 interface Pending {
-  resolve(result: DatasetLintResult): void;
+  resolve(result: DatasetLintResult | SavedLintResult): void;
   reject(error: Error): void;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
 export class CancelledError extends Error {}
+
+/** A saved file linted on tab open; no result when it is not a dataset or too large. */
+export interface SavedLintResult {
+  result?: DatasetLintResult;
+  /** The text's length in UTF-16 units, to compare with the document once VS Code has loaded it. */
+  length?: number;
+}
 
 /** The worker's copy of a document was not at the requested version. */
 class StaleMirrorError extends Error {}
@@ -29,7 +36,12 @@ export class DatasetLintWorker implements vscode.Disposable {
   ) {}
 
   lintText(text: string, options: WorkerLintOptions): Promise<DatasetLintResult> {
-    return this.request((id) => ({ type: 'lintText', id, text, options }));
+    return this.request((id) => ({ type: 'lintText', id, text, options })) as Promise<DatasetLintResult>;
+  }
+
+  /** Lints a saved file from disk, keeping its text for the document's mirror (see `lintSaved` in the protocol). */
+  lintSaved(filePath: string, maxBytes: number, options: WorkerLintOptions): Promise<SavedLintResult> {
+    return this.request((id) => ({ type: 'lintSaved', id, filePath, maxBytes, options })) as Promise<SavedLintResult>;
   }
 
   /** Keys of the documents the worker mirrors (believed in step; the worker says when not). */
@@ -49,7 +61,7 @@ export class DatasetLintWorker implements vscode.Disposable {
       }
       const id = this.nextId++;
       const worker = this.ensure();
-      const result = new Promise<DatasetLintResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      const result = new Promise<DatasetLintResult>((resolve, reject) => this.pending.set(id, { resolve: resolve as Pending['resolve'], reject }));
       worker.postMessage({ type: 'mirrorLint', id, key, version: document.version, options } satisfies DatasetWorkerRequest);
       try {
         return await result;
@@ -105,13 +117,13 @@ export class DatasetLintWorker implements vscode.Disposable {
   }
 
   lintFile(filePath: string, options: WorkerLintOptions, onProgress: (bytesRead: number, totalBytes: number) => void, token: vscode.CancellationToken): Promise<DatasetLintResult> {
-    return this.request((id) => ({ type: 'lintFile', id, filePath, options }), onProgress, token);
+    return this.request((id) => ({ type: 'lintFile', id, filePath, options }), onProgress, token) as Promise<DatasetLintResult>;
   }
 
-  private request(make: (id: number) => DatasetWorkerRequest, onProgress?: Pending['onProgress'], token?: vscode.CancellationToken): Promise<DatasetLintResult> {
+  private request(make: (id: number) => DatasetWorkerRequest, onProgress?: Pending['onProgress'], token?: vscode.CancellationToken): Promise<DatasetLintResult | SavedLintResult> {
     const id = this.nextId++;
     const worker = this.ensure();
-    return new Promise<DatasetLintResult>((resolve, reject) => {
+    return new Promise<DatasetLintResult | SavedLintResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
       token?.onCancellationRequested(() => worker.postMessage({ type: 'cancel', id } satisfies DatasetWorkerRequest));
       worker.postMessage(make(id));
@@ -130,6 +142,7 @@ export class DatasetLintWorker implements vscode.Disposable {
       }
       this.pending.delete(message.id);
       if (message.type === 'result') pending.resolve(message.result);
+      else if (message.type === 'savedResult') pending.resolve({ result: message.result, length: message.length });
       else pending.reject(message.cancelled ? new CancelledError(message.message) : message.stale ? new StaleMirrorError(message.message) : new Error(message.message));
     });
     worker.on('error', (error) => this.log.error(`dataset lint worker failed: ${error.message}`));
