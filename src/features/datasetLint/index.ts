@@ -78,7 +78,17 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
     return undefined;
   }
 
-  function optionsFor(uri: vscode.Uri): WorkerLintOptions {
+  /** Lint options per file, read once: reading settings costs milliseconds per lint on the host thread. */
+  const optionsCache = new Map<string, { options: WorkerLintOptions; maxBytes: number }>();
+  function fileSettings(uri: vscode.Uri): { options: WorkerLintOptions; maxBytes: number } {
+    const key = uri.toString();
+    let cached = optionsCache.get(key);
+    if (!cached) optionsCache.set(key, (cached = { options: readOptions(uri), maxBytes: settings.get('dataset.lintInEditorMaxMB', uri) * 1024 * 1024 }));
+    return cached;
+  }
+  const optionsFor = (uri: vscode.Uri) => fileSettings(uri).options;
+
+  function readOptions(uri: vscode.Uri): WorkerLintOptions {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     const imageBaseDir = settings.get('dataset.imageBaseDir', uri);
     const baseDir = imageBaseDir ? path.resolve(folder?.uri.fsPath ?? path.dirname(uri.fsPath), imageBaseDir) : undefined;
@@ -115,9 +125,8 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
   }
 
   function tooLarge(document: vscode.TextDocument): boolean {
-    const maxMB = settings.get('dataset.lintInEditorMaxMB', document.uri);
     // Characters approximate bytes closely enough for a threshold.
-    return lengthOf(document) > maxMB * 1024 * 1024;
+    return lengthOf(document) > fileSettings(document.uri).maxBytes;
   }
 
   const isOpenDocument = (key: string) => vscode.workspace.textDocuments.some((d) => d.uri.toString() === key);
@@ -130,10 +139,10 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
   async function lintOnTabOpen(uri: vscode.Uri): Promise<void> {
     const key = uri.toString();
     if (uri.scheme !== 'file' || !/\.jsonl?$/i.test(uri.fsPath) || isOpenDocument(key) || states.has(key)) return;
-    const maxBytes = settings.get('dataset.lintInEditorMaxMB', uri) * 1024 * 1024;
+    const { options, maxBytes } = fileSettings(uri);
     const started = performance.now();
     try {
-      const { result, length } = await worker.lintSaved(uri.fsPath, maxBytes, { ...optionsFor(uri), collectSamples: true });
+      const { result, length } = await worker.lintSaved(uri.fsPath, maxBytes, { ...options, collectSamples: true });
       if (!result || states.get(key)?.version !== undefined) return; // not a dataset, or the document's lint is done
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
       // Findings describe the saved file: not an edited document, not one whose text differs, not a closed tab.
@@ -316,6 +325,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
       worker.documentClosed(document);
       const key = document.uri.toString();
       lengths.delete(key);
+      optionsCache.delete(key);
       clearTimeout(timers.get(key));
       timers.delete(key);
       latest.delete(key);
@@ -338,7 +348,9 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
         }
       }
     }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => optionsCache.clear()),
     settings.onDidChange(['dataset.formatOverrides', 'dataset.imageBaseDir', 'dataset.modelMaxLength', 'dataset.model', 'dataset.lintInEditorMaxMB'], () => {
+      optionsCache.clear();
       for (const document of vscode.workspace.textDocuments) schedule(document, 0);
     }),
     vscode.commands.registerCommand('finetuneWorkbench.lintDatasetFromDisk', async (target?: vscode.Uri) => {
@@ -417,6 +429,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
       if (chosen === 'auto') delete overrides[key];
       else overrides[key] = chosen;
       await config.update('dataset.formatOverrides', overrides, folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Global);
+      optionsCache.clear();
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       if (document) await lintDocument(document);
       return chosen;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as inspector from 'node:inspector';
 import * as vscode from 'vscode';
+import { longestTasks } from '../../harness/cpuProfile';
 
 const extensionId = 'finetune-workbench.finetune-workbench';
 
@@ -215,7 +217,17 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
       const typingDriftWithVsCodePasses = await type40();
       step('typed with VS Code passes');
       await setPasses(false);
+      // The same run under V8's profiler: the longest task on the host thread, whatever the OS scheduling.
+      const profiler = new inspector.Session();
+      profiler.connect();
+      const post = <T>(method: string, params: object = {}) => new Promise<T>((resolve, reject) => profiler.post(method, params, (error, result) => (error ? reject(error) : resolve(result as T))));
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 250 });
+      await post('Profiler.start');
       const typingDriftOursAlone = await type40();
+      const { profile } = await post<inspector.Profiler.StopReturnType>('Profiler.stop');
+      profiler.disconnect();
+      const [longest] = longestTasks(profile);
       step('typed without them');
       // Then turn the first role into a fault: the edited document is linted again from its mirror.
       const roleLine = document.getText(new vscode.Range(0, 0, 12, 0)).split('\n').findIndex((l) => l.includes('"role": "user"'));
@@ -232,6 +244,8 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
         maxHostBlockWhileOpeningMs: Math.round(openDrift),
         maxHostBlockWhileTypingMs: Math.round(typingDriftOursAlone),
         maxHostBlockWhileTypingWithVsCodePassesMs: Math.round(typingDriftWithVsCodePasses),
+        longestHostTaskWhileTypingMs: longest?.ms ?? 0,
+        longestHostTaskStacks: longest?.stacks,
         relintAfterTypingMs: Math.round(relintMs),
       };
       console.log(`[ftw-suite] dataset editor performance ${JSON.stringify(figures)}`);

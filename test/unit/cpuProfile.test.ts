@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { longestTasks } from '../harness/cpuProfile';
+
+it('longestTasks: runs of non-idle samples, longest first, with their heaviest stacks', () => {
+  const frame = (functionName: string) => ({ functionName, url: 'file:///x/ext.js', lineNumber: 0, columnNumber: 0, scriptId: '1' });
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 3, 4] },
+      { id: 2, callFrame: frame('(idle)') },
+      { id: 3, callFrame: frame('lint'), children: [5] },
+      { id: 4, callFrame: frame('render') },
+      { id: 5, callFrame: frame('parse') },
+    ],
+    startTime: 0,
+    endTime: 100_000,
+    // idle, lint 3 samples (30 ms), idle, render 1 sample (10 ms), idle
+    samples: [2, 3, 5, 5, 2, 4, 2],
+    timeDeltas: [0, 10_000, 10_000, 10_000, 10_000, 10_000, 10_000],
+  };
+  const [first, second] = longestTasks(profile);
+  assert.equal(first!.ms, 30);
+  assert.equal(first!.stacks[0]!.stack, 'parse@ext.js:1 < lint@ext.js:1 < (root)@ext.js:1');
+  assert.equal(first!.stacks[0]!.ms, 20);
+  assert.equal(second!.ms, 10);
+});
