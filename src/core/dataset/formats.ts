@@ -1,11 +1,12 @@
 /** Dataset formats the linter knows (the names of the `dataset.formatOverrides` setting and `--format`). */
-export const datasetFormats = ['minicpmv', 'llava', 'sharegpt', 'messages', 'qwenvl', 'llamafactory'] as const;
+export const datasetFormats = ['minicpmv', 'llava', 'sharegpt', 'qwen', 'messages', 'qwenvl', 'llamafactory'] as const;
 export type DatasetFormat = (typeof datasetFormats)[number];
 
 export const formatLabels: Record<DatasetFormat, string> = {
   minicpmv: 'MiniCPM-V / MiniCPM-o',
   llava: 'LLaVA',
   sharegpt: 'ShareGPT',
+  qwen: 'Qwen / Qwen-VL (1st gen)',
   messages: 'OpenAI messages (Qwen2.5, ms-swift)',
   qwenvl: 'Qwen2-VL / 2.5-VL / 3-VL',
   llamafactory: 'LLaMA-Factory (with images)',
@@ -43,7 +44,9 @@ export function detectSampleFormat(sample: unknown): DatasetFormat | undefined {
     if ('image' in sample) return 'id' in sample ? 'llava' : 'qwenvl';
     return 'id' in sample ? 'llava' : 'sharegpt';
   }
-  return 'image' in sample ? 'qwenvl' : 'sharegpt';
+  if ('image' in sample) return 'qwenvl';
+  // Qwen(-VL) 1st gen: `from` is user/assistant (its finetune.py has no other roles); ShareGPT speaks human/gpt.
+  return speakers.some((s) => s === 'user' || s === 'assistant') ? 'qwen' : 'sharegpt';
 }
 
 /** Majority vote over the first samples; ties go to the earliest sample's format. */

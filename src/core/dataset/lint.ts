@@ -312,7 +312,8 @@ export class DatasetLintSession {
             severity: 'error',
             message: `${media.kind === 'image' ? 'Image' : 'Video'} "${status.file}" ${status.detail} (resolved against ${this.baseDir}); the loader fails on this sample ("data fetch error"). Fix the path or the base folder (setting dataset.imageBaseDir, --base-dir).`,
             path: media.path,
-            target: 'value',
+            target: media.span ? 'span' : 'value',
+            span: media.span,
           });
         }
       }
@@ -374,11 +375,11 @@ export class DatasetLintSession {
     const container = this.splitter.container;
     const at: Position = { line: 0, character: 0 };
     const range = { start: at, end: { line: 0, character: 1 } };
-    if (container === 'jsonl' && this.count > 0 && (format === 'minicpmv' || format === 'llava' || format === 'sharegpt' || format === 'llamafactory')) {
+    if (container === 'jsonl' && this.count > 0 && (format === 'minicpmv' || format === 'llava' || format === 'sharegpt' || format === 'qwen' || format === 'llamafactory')) {
       this.findings.push({
         rule: 'DS-JSON',
         severity: 'error',
-        message: `This ${format === 'sharegpt' ? 'ShareGPT' : format === 'llava' ? 'LLaVA' : format === 'llamafactory' ? 'LLaMA-Factory' : 'MiniCPM-V'} loader reads the file with json.load: JSON Lines fail with "Extra data". Convert the file to a JSON array.`,
+        message: `This ${format === 'sharegpt' ? 'ShareGPT' : format === 'qwen' ? "Qwen's finetune.py" : format === 'llava' ? 'LLaVA' : format === 'llamafactory' ? 'LLaMA-Factory' : 'MiniCPM-V'} loader reads the file with json.load: JSON Lines fail with "Extra data". Convert the file to a JSON array.`,
         range,
         fix: { title: 'Convert JSON Lines to a JSON array', convert: 'array' },
       });

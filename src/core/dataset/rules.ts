@@ -44,6 +44,8 @@ export interface MediaRef {
   path: JsonPath;
   file: string;
   kind: 'image' | 'video';
+  /** Decoded [from, to) of the file inside the string at path, when it is inline (Qwen-VL's `<img>path</img>`). */
+  span?: [number, number];
 }
 
 export interface RuleOptions {
@@ -139,6 +141,21 @@ const specs: Record<Exclude<DatasetFormat, 'llamafactory'>, FormatSpec> = {
     alternationSeverity: 'warning',
     loader: 'ShareGPT loaders',
   },
+  qwen: {
+    convKey: 'conversations',
+    roleKey: 'from',
+    contentKey: 'value',
+    roles: userAssistant,
+    aliases: toUserAssistant,
+    roleRule: 'QWEN1-ROLE',
+    roleSeverity: 'error',
+    // finetune.py drops a first turn that is not from the user (source = source[1:]) instead of failing.
+    firstUser: 'warning',
+    systemFirstAllowed: false,
+    alternationRule: 'DS-ALTERNATION',
+    alternationSeverity: 'warning',
+    loader: "Qwen's finetune.py",
+  },
   messages: {
     convKey: 'messages',
     roleKey: 'role',
@@ -201,7 +218,7 @@ export function estimateTextTokens(text: string): number {
 }
 
 /** Tokens one image costs at most (MiniCPM-V 2.6: 64 per slice, 9 slices + overview; LLaVA-1.5: 576). */
-const imageTokenBudget: Record<DatasetFormat, number> = { minicpmv: 640, llava: 576, qwenvl: 1280, llamafactory: 1280, messages: 1280, sharegpt: 0 };
+const imageTokenBudget: Record<DatasetFormat, number> = { minicpmv: 640, llava: 576, qwenvl: 1280, llamafactory: 1280, messages: 1280, sharegpt: 0, qwen: 256 };
 
 /**
  * Semantic rules of domain.md D.1 for one parsed sample (JSON Schema covers shapes and types). Duplicate ids and
@@ -404,6 +421,7 @@ export function checkSample(sample: unknown, format: DatasetFormat, options: Rul
   }
   else if (format === 'qwenvl') checkCounts(issues, textTurns, images.length, videos.length, 'QVL-COUNT', contentPath, true);
   else if (format === 'llava') checkLlavaPlaceholders(issues, textTurns, images.length, contentPath);
+  else if (format === 'qwen') collectInlineImages(textTurns, contentPath, images, facts);
   else if (format === 'llamafactory' || (format === 'messages' && images.length + videos.length > 0)) {
     checkCounts(issues, textTurns, images.length, videos.length, 'LF-IMG-COUNT', contentPath, false);
   }
@@ -423,6 +441,25 @@ export function checkSample(sample: unknown, format: DatasetFormat, options: Rul
     }
   }
   return { issues, facts };
+}
+
+/**
+ * Qwen-VL (1st gen) names its images inline, `Picture 1: <img>path_or_url</img>` (QwenLM/Qwen-VL README): each counts
+ * as an image (256 tokens), and local paths are checked on disk like any image field.
+ */
+function collectInlineImages(turns: Turn[], contentPath: (t: Turn) => JsonPath, images: { path: JsonPath; file: string }[], facts: SampleFacts): void {
+  for (const t of turns) {
+    const content = t.content!;
+    for (let open = content.indexOf('<img>'); open >= 0; open = content.indexOf('<img>', open + 5)) {
+      const close = content.indexOf('</img>', open + 5);
+      if (close < 0) break;
+      const from = open + 5;
+      const file = content.slice(from, close);
+      images.push({ path: contentPath(t), file });
+      facts.images++;
+      if (file.trim() && !/^[a-z][a-z0-9+.-]*:\/\//i.test(file)) facts.media.push({ path: contentPath(t), file, kind: 'image', span: [from, close] });
+    }
+  }
 }
 
 /**

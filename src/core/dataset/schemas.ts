@@ -3,12 +3,13 @@ import llamafactory from '../../../schemas/llamafactory.schema.json';
 import llava from '../../../schemas/llava.schema.json';
 import messages from '../../../schemas/messages.schema.json';
 import minicpmv from '../../../schemas/minicpmv.schema.json';
+import qwen from '../../../schemas/qwen.schema.json';
 import qwenvl from '../../../schemas/qwenvl.schema.json';
 import sharegpt from '../../../schemas/sharegpt.schema.json';
 import type { DatasetFormat } from './formats';
 
 /** The file-level JSON Schema of each format (the same files package.json contributes through jsonValidation). */
-export const formatSchemas: Record<DatasetFormat, { $id: string }> = { minicpmv, llava, sharegpt, messages, qwenvl, llamafactory };
+export const formatSchemas: Record<DatasetFormat, { $id: string }> = { minicpmv, llava, sharegpt, qwen, messages, qwenvl, llamafactory };
 
 let ajv: Ajv | undefined;
 const sampleValidators = new Map<DatasetFormat, ValidateFunction>();

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 
 /** Dataset formats a user can force for a glob (`auto` means detect). */
-export type DatasetFormatSetting = 'auto' | 'minicpmv' | 'llava' | 'sharegpt' | 'messages' | 'qwenvl' | 'llamafactory';
+export type DatasetFormatSetting = 'auto' | 'minicpmv' | 'llava' | 'sharegpt' | 'qwen' | 'messages' | 'qwenvl' | 'llamafactory';
 
 export interface GpuSetting {
   name: string;
