@@ -7,6 +7,7 @@ import { estimateInputFromLaunch } from '../estimate/fromScript';
 import { gpuFactsFrom, type GpuFacts, type GpuInfo } from '../gpu/nvidiaSmi';
 import { compareFindings, severityRank, type FileFinding, type Finding, type Range } from '../lint/findings';
 import { linterFor } from '../lint/registry';
+import type { PortInUse, TargetPlatform } from '../lint/target';
 import { lintShellScript } from '../script/rules';
 
 const GiB = 1024 ** 3;
@@ -26,6 +27,10 @@ export interface PreflightInput {
   gpuSource?: string;
   /** transformers on the target. */
   transformersVersion?: string;
+  /** OS / CUDA of the target (bitsandbytes needs CUDA). */
+  platform?: TargetPlatform;
+  /** Ports the job cannot use: listening on the target, or taken by the launcher's other running/queued jobs. */
+  portsInUse?: readonly PortInUse[];
 }
 
 export interface PreflightEstimate {
@@ -96,7 +101,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     for (const f of found.filter((x) => x.severity === 'error').slice(0, maxDetailsPerFile)) details.push({ ...f, file });
     return found;
   };
-  const result = await lintShellScript(text, { launchDir, gpu, gpuSource, transformersVersion: input.transformersVersion, lintDataset });
+  const result = await lintShellScript(text, { launchDir, gpu, gpuSource, transformersVersion: input.transformersVersion, platform: input.platform, portsInUse: input.portsInUse, lintDataset });
   findings.push(...result.findings.map(({ rule, severity, message, range }) => ({ file: scriptPath, rule, severity, message, range })));
 
   // The DeepSpeed config's own findings, at their lines (the script shows only a summary on --deepspeed).

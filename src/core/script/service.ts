@@ -58,7 +58,7 @@ export class ScriptLintService {
     }
     if (request.kind === 'python') {
       this.documents.set(request.uri, analysed);
-      return { findings: (await findQuantizationCalls(request.text)).findings, lenses: [], deepSpeedConfigs: [] };
+      return { findings: (await findQuantizationCalls(request.text, { platform: request.platform })).findings, lenses: [], deepSpeedConfigs: [] };
     }
     const launchDir = path.dirname(request.fileName);
     const result = await lintShellScript(request.text, {
@@ -66,6 +66,8 @@ export class ScriptLintService {
       gpu: request.gpu,
       gpuSource: request.gpuSource,
       transformersVersion: request.transformersVersion,
+      platform: request.platform,
+      portsInUse: request.portsInUse,
       readText: (file) => {
         if (file in request.openFiles) return request.openFiles[file];
         try {
