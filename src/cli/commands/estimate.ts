@@ -104,17 +104,18 @@ export const estimateCommand: Subcommand = {
     const estimate = estimateMemory(input);
     const gpuBytes = v['gpu-memory'] !== undefined ? Number(v['gpu-memory']) * 1024 ** 3 : undefined;
     if (gpuBytes !== undefined && !(gpuBytes > 0)) throw new UsageError('--gpu-memory needs a size in GiB');
-    const suggestions = gpuBytes !== undefined && estimate.peakBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes) : [];
+    const suggestions = gpuBytes !== undefined && estimate.requiredBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes) : [];
     if (v.json) {
       io.stdout(
         `${JSON.stringify(
           {
             peak_bytes_per_gpu: estimate.peakBytesPerGpu,
             breakdown: estimate.breakdown,
+            required_bytes_per_gpu: estimate.requiredBytesPerGpu,
             allocator_peak_bytes: estimate.allocatorPeakBytes,
             trainable_params: estimate.trainableParams,
             total_params: estimate.totalParams,
-            ...(gpuBytes !== undefined ? { fits: estimate.peakBytesPerGpu <= gpuBytes, suggestions: suggestions.map((s) => ({ change: s.change, peak_bytes_per_gpu: s.estimate.peakBytesPerGpu })) } : {}),
+            ...(gpuBytes !== undefined ? { fits: estimate.requiredBytesPerGpu <= gpuBytes, suggestions: suggestions.map((s) => ({ change: s.change, peak_bytes_per_gpu: s.estimate.peakBytesPerGpu })) } : {}),
             notes: estimate.notes,
           },
           null,
@@ -128,7 +129,7 @@ export const estimateCommand: Subcommand = {
       io.stdout(`  ${(estimate.trainableParams / 1e6).toFixed(1)}M of ${(estimate.totalParams / 1e6).toFixed(0)}M parameters train\n`);
       for (const note of estimate.notes) io.stdout(`  note: ${note}\n`);
       if (gpuBytes !== undefined) {
-        if (estimate.peakBytesPerGpu <= gpuBytes) io.stdout(`  fits in ${formatGiB(gpuBytes)}\n`);
+        if (estimate.requiredBytesPerGpu <= gpuBytes) io.stdout(`  fits in ${formatGiB(gpuBytes)}\n`);
         else {
           io.stdout(`  does not fit in ${formatGiB(gpuBytes)}${suggestions.length ? '; would fit with:' : ' even with ZeRO-3 offload'}\n`);
           for (const s of suggestions) io.stdout(`    - ${s.change} (≈ ${formatGiB(s.estimate.peakBytesPerGpu)})\n`);

@@ -48,8 +48,13 @@ export interface Breakdown {
 }
 
 export interface Estimate {
-  /** Peak GPU memory per GPU as nvidia-smi would show it (bytes). */
+  /** Peak GPU memory per GPU as nvidia-smi would show it (bytes), allocator cache included. */
   peakBytesPerGpu: number;
+  /**
+   * What the job needs per GPU to run: like peakBytesPerGpu without the blocks the caching allocator merely keeps
+   * (PyTorch releases those and retries before it reports out of memory). Fit checks compare this.
+   */
+  requiredBytesPerGpu: number;
   /** The part PyTorch's caching allocator accounts for (torch.cuda.max_memory_allocated). */
   allocatorPeakBytes: number;
   breakdown: Breakdown;
@@ -209,6 +214,7 @@ export function estimateMemory(input: EstimateInput): Estimate {
   const rounded = { weights: Math.round(weights), gradients: Math.round(shownGradients), optimizer: Math.round(optimizer), activations: Math.round(shownActivations) };
   return {
     peakBytesPerGpu: Math.round(peak),
+    requiredBytesPerGpu: Math.round(allocatorPeak * (1 + fragmentation) + cudaContextBytes),
     allocatorPeakBytes: Math.round(allocatorPeak),
     breakdown: { ...rounded, overhead: Math.round(peak) - rounded.weights - rounded.gradients - rounded.optimizer - rounded.activations },
     trainableParams: trainable,
@@ -324,7 +330,7 @@ export function suggestFits(input: EstimateInput, gpuBytes: number): FitSuggesti
     const next = step.apply(input);
     if (!next) continue;
     const estimate = estimateMemory(next);
-    if (estimate.peakBytesPerGpu <= gpuBytes) singles.push({ change: step.change, estimate });
+    if (estimate.requiredBytesPerGpu <= gpuBytes) singles.push({ change: step.change, estimate });
   }
   if (singles.length) return singles;
   // Nothing fits alone: accumulate changes in FAQ order until it does.
@@ -336,7 +342,7 @@ export function suggestFits(input: EstimateInput, gpuBytes: number): FitSuggesti
     current = next;
     applied.push(step.change);
     const estimate = estimateMemory(current);
-    if (estimate.peakBytesPerGpu <= gpuBytes) return [{ change: applied.join(' + '), estimate }];
+    if (estimate.requiredBytesPerGpu <= gpuBytes) return [{ change: applied.join(' + '), estimate }];
   }
   return [];
 }

@@ -119,23 +119,24 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     const range = analysis.launch.launcherRange;
     const { input: estimateInput, missing } = estimateInputFromLaunch(analysis, launchDir);
     if (!estimateInput) return { launchIndex, file: scriptPath, range, missing };
-    const peak = estimateMemory(estimateInput).peakBytesPerGpu;
+    const estimated = estimateMemory(estimateInput);
+    const peak = estimated.peakBytesPerGpu;
     const free = input.gpus?.length ? Math.min(...input.gpus.map((g) => g.memoryFreeMiB ?? g.memoryTotalMiB)) * 1024 ** 2 : undefined;
     const total = gpu ? gpu.memoryGiB * GiB : undefined;
     const available = free ?? total;
     if (available === undefined) return { launchIndex, file: scriptPath, range, peakBytesPerGpu: peak, missing: 'no GPU facts (probe the target or set gpu.default)' };
-    const fits = peak <= available;
+    const fits = estimated.requiredBytesPerGpu <= available;
     const estimate: PreflightEstimate = { launchIndex, file: scriptPath, range, peakBytesPerGpu: peak, availableBytesPerGpu: available, availableKind: free !== undefined ? 'free' : 'total', fits };
     if (!fits) {
       estimate.suggestion = suggestFits(estimateInput, available)[0]?.change;
-      const overTotal = total !== undefined && peak > total;
+      const overTotal = total !== undefined && estimated.requiredBytesPerGpu > total;
       const where = `${gpu?.name ?? 'the GPU'}${gpuSource ? ` (${gpuSource})` : ''}`;
       findings.push({
         file: scriptPath,
         rule: 'PREFLIGHT-MEMORY',
         // Over the card's total it cannot fit; over only the free memory, other processes may still finish first.
         severity: overTotal ? 'error' : 'warning',
-        message: `Estimated peak ≈ ${formatGiB(peak)} per GPU, but ${where} has ${formatGiB(available)} ${free !== undefined ? 'free' : 'in total'}: expect "CUDA out of memory".${estimate.suggestion ? ` Would fit with: ${estimate.suggestion}.` : ''}`,
+        message: `Estimated peak ≈ ${formatGiB(estimated.requiredBytesPerGpu)} per GPU, but ${where} has ${formatGiB(available)} ${free !== undefined ? 'free' : 'in total'}: expect "CUDA out of memory".${estimate.suggestion ? ` Would fit with: ${estimate.suggestion}.` : ''}`,
         range,
       });
     }

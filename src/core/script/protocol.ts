@@ -75,6 +75,8 @@ export interface EstimateRequest {
 
 export interface EstimateResponse {
   peakBytesPerGpu?: number;
+  /** What must fit (allocator cache that PyTorch can release left out); fit checks compare this. */
+  requiredBytesPerGpu?: number;
   breakdown?: Breakdown;
   notes: string[];
   suggestions: Array<{ change: string; peakBytesPerGpu: number }>;

@@ -86,7 +86,7 @@ export class ScriptLintService {
       const { input, missing } = estimateInputFromLaunch(analysis, launchDir);
       if (!input) return { range, launchIndex, missing };
       const estimate = estimateMemory(input);
-      const fits = estimate.peakBytesPerGpu <= gpuBytes;
+      const fits = estimate.requiredBytesPerGpu <= gpuBytes;
       return { range, launchIndex, peakBytesPerGpu: estimate.peakBytesPerGpu, fits, firstSuggestion: fits ? undefined : suggestFits(input, gpuBytes)[0]?.change };
     });
     const deepSpeedConfigs = result.launches.map((a) => a.deepspeed?.path).filter((p): p is string => !!p);
@@ -117,7 +117,7 @@ export class ScriptLintService {
     if (!input) return { notes: [], suggestions: [], gpu, missing };
     const estimate = estimateMemory(input);
     const gpuBytes = gpu.memoryGiB * GiB;
-    const suggestions = estimate.peakBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes).map((s) => ({ change: s.change, peakBytesPerGpu: s.estimate.peakBytesPerGpu })) : [];
-    return { peakBytesPerGpu: estimate.peakBytesPerGpu, breakdown: estimate.breakdown, notes: estimate.notes, suggestions, gpu };
+    const suggestions = estimate.requiredBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes).map((s) => ({ change: s.change, peakBytesPerGpu: s.estimate.peakBytesPerGpu })) : [];
+    return { peakBytesPerGpu: estimate.peakBytesPerGpu, requiredBytesPerGpu: estimate.requiredBytesPerGpu, breakdown: estimate.breakdown, notes: estimate.notes, suggestions, gpu };
   }
 }

@@ -144,6 +144,34 @@ describe('memory estimate', () => {
     assert.ok(estimateMemory({ ...input, offload: 'optimizer' }).allocatorPeakBytes < paramCounts(model).total * 2 + 4 * GiB, 'offload: the step runs on the CPU');
   });
 
+  it('ZeRO-1/2 full fine-tuning: the nvidia-smi peak keeps blocks freed by backward cached; fit checks use what is required', () => {
+    const input: EstimateInput = { model: lookupModel('openbmb/MiniCPM-Llama3-V-2_5')!, method: 'full', precision: 'bf16', seqLen: 2048, gradientCheckpointing: true, deepspeed: true, zeroStage: 2, gpus: 4, zero: { reduceBucketSize: 2e8, overlapComm: true } };
+    const e = estimateMemory(input);
+    assert.equal(e.requiredBytesPerGpu, Math.round(e.allocatorPeakBytes * 1.05 + 0.5 * GiB));
+    // The step's fp32 gradient partition (4 bytes × 8.5e9 / 4) is larger than any freed block, so both show.
+    assert.ok(e.peakBytesPerGpu - e.requiredBytesPerGpu > 4 * GiB, `${e.peakBytesPerGpu - e.requiredBytesPerGpu}`);
+    const lora = estimateMemory({ ...input, method: 'lora', gpus: 2 });
+    assert.ok(lora.peakBytesPerGpu > lora.requiredBytesPerGpu, 'LoRA here still trains ~1e9 parameters (embed_tokens, vpm, resampler)');
+    const small = estimateMemory({ ...input, model: lookupModel('Qwen/Qwen2.5-7B')!, method: 'lora', loraRank: 16 });
+    assert.equal(small.peakBytesPerGpu, small.requiredBytesPerGpu, 'small step copies reuse cached blocks');
+  });
+
+  it('ftw estimate --gpu-memory between what is required and the nvidia-smi peak: fits', async () => {
+    const input: EstimateInput = { model: lookupModel('openbmb/MiniCPM-Llama3-V-2_5')!, method: 'full', precision: 'bf16', seqLen: 2048, gradientCheckpointing: true, deepspeed: true, zeroStage: 2, gpus: 4, zero: { reduceBucketSize: 2e8, overlapComm: true } };
+    const e = estimateMemory(input);
+    let out = '';
+    const io = { stdout: (t: string) => (out += t), stderr: () => undefined, cwd: root };
+    const run = async (gib: number) => {
+      out = '';
+      const args = ['estimate', '--config', 'openbmb/MiniCPM-Llama3-V-2_5', '--method', 'full', '--grad-ckpt', '--gpus', '4', '--deepspeed', 'bench/estimate/configs/minicpmv_ds_config_zero2.json', '--gpu-memory', String(gib), '--json'];
+      assert.equal(await runCli(args, io), 0);
+      return JSON.parse(out) as { fits: boolean; peak_bytes_per_gpu: number; required_bytes_per_gpu: number };
+    };
+    const between = await run((e.peakBytesPerGpu + e.requiredBytesPerGpu) / 2 / GiB);
+    assert.deepEqual([between.peak_bytes_per_gpu, between.required_bytes_per_gpu, between.fits], [e.peakBytesPerGpu, e.requiredBytesPerGpu, true]);
+    assert.equal((await run(e.requiredBytesPerGpu / GiB - 1)).fits, false);
+  });
+
   it('ZeRO-3: gathered parameters follow max_live / max_reuse / prefetch; persistence threshold and offload_param set resident weights', () => {
     const model = lookupModel('Qwen/Qwen2.5-7B')!;
     const p = paramCounts(model);
