@@ -165,9 +165,14 @@ export async function lintShellScript(text: string, options: ScriptLintOptions):
     );
   }
   const analyses: LaunchAnalysis[] = [];
+  // Launches started in the background (`cmd &`) still hold their port when the next one starts.
+  const background: PortInUse[] = [];
   for (const launch of script.launches) {
     if (launch.launcher === 'python' && !/\.py$/.test(launch.program?.text ?? '') && !launch.programFlags.length) continue;
-    analyses.push(await lintLaunch(ctx, launch, options, readText));
+    analyses.push(await lintLaunch(ctx, launch, { ...options, portsInUse: [...(options.portsInUse ?? []), ...background] }, readText));
+    const port = rendezvousPort(launch);
+    const after = script.text.slice(script.lines.offset(launch.commandRange.end));
+    if (port !== undefined && /^[ \t]*&(?!&)/.test(after)) background.push({ port, by: `the ${launch.launcher} started in the background on line ${launch.commandRange.start.line + 1}` });
   }
   return { script, findings: ctx.findings, launches: analyses };
 }
@@ -492,6 +497,19 @@ const portFlags: Partial<Record<LaunchCommand['launcher'], string>> = {
   accelerate: 'main_process_port',
 };
 const defaultMasterPort = 29500;
+
+/** The port a launch's rendezvous listens on, when known statically (its flag, or the default 29500). */
+function rendezvousPort(launch: LaunchCommand): number | undefined {
+  const key = portFlags[launch.launcher];
+  if (!key) return undefined;
+  const flag = lastFlag(launch.launcherFlags, key);
+  if (!flag) {
+    const keys = new Set(launch.launcherFlags.map((f) => flagKey(f.name)));
+    return keys.has('standalone') || keys.has('rdzv_endpoint') ? undefined : defaultMasterPort;
+  }
+  const text = flag.value?.text;
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
 
 /** SCRIPT-PORT: a port value torch cannot listen on, or one already taken on the target / by another job. */
 function lintPorts(ctx: RuleContext, launch: LaunchCommand, portsInUse: readonly PortInUse[]): void {

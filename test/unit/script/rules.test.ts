@@ -348,6 +348,22 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     assert.ok(!rules(await lint('torchrun --standalone --nproc_per_node 2 finetune.py --output_dir o\n', { portsInUse: [{ port: 29500 }] })).includes('SCRIPT-PORT'));
   });
 
+  it('SCRIPT-PORT: two launches of one script on the same port when the first runs in the background (&)', async () => {
+    const launch = (port: string, out: string, tail: string) => `torchrun --nproc_per_node 1${port ? ` --master_port ${port}` : ''} finetune.py --output_dir ${out}${tail}\n`;
+    const text = launch('6001', 'a', ' &') + launch('6001', 'b', '');
+    const f = (await lint(text)).filter((x) => x.rule === 'SCRIPT-PORT');
+    assert.equal(f.length, 1);
+    assert.equal(f[0].range.start.line, 1);
+    assert.equal(covered(text, f[0].range), '6001');
+    assert.match(f[0].message, /in use by the torchrun started in the background on line 1/);
+    assert.match(applyFix(text, f[0]).split('\n')[1], /--master_port 6002 /);
+    const both = launch('', 'a', ' &') + launch('', 'b', '');
+    assert.equal(covered(both, (await lint(both)).find((x) => x.rule === 'SCRIPT-PORT')!.range), 'torchrun', 'both on the default 29500');
+    for (const ok of [launch('6001', 'a', '') + launch('6001', 'b', ''), launch('6001', 'a', ' &&') + launch('6001', 'b', ''), launch('6001', 'a', ' &') + launch('6002', 'b', '')]) {
+      assert.ok(!rules(await lint(ok)).includes('SCRIPT-PORT'), ok);
+    }
+  });
+
   it('Q-BNB-PLATFORM: bitsandbytes checkpoints / QLoRA on macOS or a target without CUDA; Windows warns', async () => {
     const int4 = minicpm({ tune_vision: 'false' }, { MODEL: 'openbmb/MiniCPM-V-2_6-int4' });
     const mac = (await lint(int4, { platform: { os: 'darwin', source: 'this machine' } })).find((x) => x.rule === 'Q-BNB-PLATFORM')!;
