@@ -126,7 +126,7 @@ function deepSpeedFor(name: string) {
   const facts = lintDeepSpeedConfig(JSON.stringify(config)).facts!;
   return { facts, offload: (facts.offloadParam !== 'none' && facts.stage >= 3 ? 'all' : facts.offloadOptimizer !== 'none' ? 'optimizer' : 'none') as Offload };
 }
-console.log(`\nPublic tables (${publicTable.source.split('.')[0]}), estimate.peakBytesPerGpu vs reported:`);
+console.log('\nPublic tables (bench/estimate/public.json: domain.md E, not measured by us), estimate.peakBytesPerGpu vs reported:');
 const publicErrors: number[] = [];
 const showBreakdown = process.argv.includes('--breakdown');
 for (const row of publicTable.rows) {
