@@ -1,5 +1,9 @@
 import { estimateMemory, formatGiB, suggestFits, type EstimateInput, type Method, type Offload, type Precision } from '../../core/estimate/estimate';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { lintDeepSpeedConfig } from '../../core/deepspeed/config';
 import { resolveModel } from '../../core/estimate/fromScript';
+import { zeroSettingsFromDeepSpeed } from '../../core/estimate/zero';
 import { parseCliArgs } from '../args';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
@@ -15,6 +19,8 @@ Estimates the peak GPU memory per GPU of a fine-tuning configuration.
   --precision P           bf16 | fp16 | fp32 | amp (default bf16)
   --zero 0|1|2|3          DeepSpeed ZeRO stage (implies DeepSpeed)
   --offload none|optimizer|all   DeepSpeed CPU offload (default none)
+  --deepspeed FILE        DeepSpeed JSON config: ZeRO stage, offload, bucket sizes and stage-3 limits
+                          ("auto" filled as the HF Trainer does); --zero / --offload override it
   --gpus N                GPUs the job uses (ZeRO partitions over them; default 1)
   --no-tune-vision        vision models: freeze the vision encoder
   --slices N              vision models: slices per image (default 10)
@@ -37,7 +43,7 @@ export const estimateCommand: Subcommand = {
       config: { type: 'string' }, method: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-targets': { type: 'string' },
       seq: { type: 'string' }, batch: { type: 'string' }, 'grad-ckpt': { type: 'boolean' }, precision: { type: 'string' },
       zero: { type: 'string' }, offload: { type: 'string' }, gpus: { type: 'string' }, 'no-tune-vision': { type: 'boolean' },
-      slices: { type: 'string' }, 'gpu-memory': { type: 'string' }, json: { type: 'boolean' },
+      slices: { type: 'string' }, 'gpu-memory': { type: 'string' }, json: { type: 'boolean' }, deepspeed: { type: 'string' },
     }, { allowPositionals: false });
     const v = parsed.values;
     if (!v.config) throw new UsageError('--config is required (a config.json, a model folder, or a known model id)');
@@ -60,15 +66,34 @@ export const estimateCommand: Subcommand = {
       io.stderr(`ftw estimate: ${v.config} is neither a readable config.json / model folder nor a model in the built-in table\n`);
       return ExitCode.UsageOrIo;
     }
+    let ds: ReturnType<typeof lintDeepSpeedConfig>['facts'];
+    if (v.deepspeed !== undefined) {
+      let text: string;
+      try {
+        text = await readFile(path.resolve(io.cwd, v.deepspeed), 'utf8');
+      } catch (error) {
+        io.stderr(`ftw estimate: cannot read ${v.deepspeed}: ${(error as Error).message}\n`);
+        return ExitCode.UsageOrIo;
+      }
+      ds = lintDeepSpeedConfig(text).facts;
+      if (!ds) {
+        io.stderr(`ftw estimate: ${v.deepspeed} is not a valid DeepSpeed JSON config (ftw lint ${v.deepspeed} says why)\n`);
+        return ExitCode.UsageOrIo;
+      }
+    }
+    const dsOffload: Offload | undefined = ds ? (ds.offloadParam !== 'none' && ds.stage >= 3 ? 'all' : ds.offloadOptimizer !== 'none' ? 'optimizer' : 'none') : undefined;
+    const offloadUsed = v.offload !== undefined ? offload : (dsOffload ?? offload);
+    const stage = zero ?? (ds ? Math.min(3, Math.max(0, ds.stage)) : offloadUsed !== 'none' ? 2 : 0);
     const input: EstimateInput = {
       model,
       method,
       loraRank: positiveInt(v['lora-r'], 'lora-r', 64),
       loraTargets: v['lora-targets']?.split(',').map((s) => s.trim()).filter(Boolean),
       precision,
-      deepspeed: zero !== undefined || offload !== 'none',
-      zeroStage: (zero ?? (offload !== 'none' ? 2 : 0)) as 0 | 1 | 2 | 3,
-      offload,
+      deepspeed: !!ds || zero !== undefined || offloadUsed !== 'none',
+      zeroStage: stage as 0 | 1 | 2 | 3,
+      offload: offloadUsed,
+      zero: ds ? zeroSettingsFromDeepSpeed(ds, model.hiddenSize) : undefined,
       gpus: positiveInt(v.gpus, 'gpus', 1) || 1,
       microBatch: positiveInt(v.batch, 'batch', 1) || 1,
       seqLen: positiveInt(v.seq, 'seq', 2048) || 2048,
@@ -79,17 +104,18 @@ export const estimateCommand: Subcommand = {
     const estimate = estimateMemory(input);
     const gpuBytes = v['gpu-memory'] !== undefined ? Number(v['gpu-memory']) * 1024 ** 3 : undefined;
     if (gpuBytes !== undefined && !(gpuBytes > 0)) throw new UsageError('--gpu-memory needs a size in GiB');
-    const suggestions = gpuBytes !== undefined && estimate.peakBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes) : [];
+    const suggestions = gpuBytes !== undefined && estimate.requiredBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes) : [];
     if (v.json) {
       io.stdout(
         `${JSON.stringify(
           {
             peak_bytes_per_gpu: estimate.peakBytesPerGpu,
             breakdown: estimate.breakdown,
+            required_bytes_per_gpu: estimate.requiredBytesPerGpu,
             allocator_peak_bytes: estimate.allocatorPeakBytes,
             trainable_params: estimate.trainableParams,
             total_params: estimate.totalParams,
-            ...(gpuBytes !== undefined ? { fits: estimate.peakBytesPerGpu <= gpuBytes, suggestions: suggestions.map((s) => ({ change: s.change, peak_bytes_per_gpu: s.estimate.peakBytesPerGpu })) } : {}),
+            ...(gpuBytes !== undefined ? { fits: estimate.requiredBytesPerGpu <= gpuBytes, suggestions: suggestions.map((s) => ({ change: s.change, peak_bytes_per_gpu: s.estimate.peakBytesPerGpu })) } : {}),
             notes: estimate.notes,
           },
           null,
@@ -103,7 +129,7 @@ export const estimateCommand: Subcommand = {
       io.stdout(`  ${(estimate.trainableParams / 1e6).toFixed(1)}M of ${(estimate.totalParams / 1e6).toFixed(0)}M parameters train\n`);
       for (const note of estimate.notes) io.stdout(`  note: ${note}\n`);
       if (gpuBytes !== undefined) {
-        if (estimate.peakBytesPerGpu <= gpuBytes) io.stdout(`  fits in ${formatGiB(gpuBytes)}\n`);
+        if (estimate.requiredBytesPerGpu <= gpuBytes) io.stdout(`  fits in ${formatGiB(gpuBytes)}\n`);
         else {
           io.stdout(`  does not fit in ${formatGiB(gpuBytes)}${suggestions.length ? '; would fit with:' : ' even with ZeRO-3 offload'}\n`);
           for (const s of suggestions) io.stdout(`    - ${s.change} (≈ ${formatGiB(s.estimate.peakBytesPerGpu)})\n`);

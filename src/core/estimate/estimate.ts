@@ -1,4 +1,5 @@
-import { paramCounts, type ModelShape } from './models';
+import { paramCounts, type ModelShape, type ParamCounts } from './models';
+import { resolveZeroSettings, type ResolvedZeroSettings, type ZeroSettings } from './zero';
 
 export type Method = 'full' | 'lora' | 'qlora';
 export type Precision = 'bf16' | 'fp16' | 'fp32' | 'amp';
@@ -22,6 +23,8 @@ export interface EstimateInput {
   deepspeed?: boolean;
   zeroStage?: 0 | 1 | 2 | 3;
   offload?: Offload;
+  /** Bucket sizes and stage-3 limits from the DeepSpeed config (zeroSettingsFromDeepSpeed); DeepSpeed's defaults otherwise. */
+  zero?: ZeroSettings;
   gpus?: number;
   microBatch?: number;
   /** Sequence length in tokens, image tokens included (model_max_length is the worst case). */
@@ -45,8 +48,13 @@ export interface Breakdown {
 }
 
 export interface Estimate {
-  /** Peak GPU memory per GPU as nvidia-smi would show it (bytes). */
+  /** Peak GPU memory per GPU as nvidia-smi would show it (bytes), allocator cache included. */
   peakBytesPerGpu: number;
+  /**
+   * What the job needs per GPU to run: like peakBytesPerGpu without the blocks the caching allocator merely keeps
+   * (PyTorch releases those and retries before it reports out of memory). Fit checks compare this.
+   */
+  requiredBytesPerGpu: number;
   /** The part PyTorch's caching allocator accounts for (torch.cuda.max_memory_allocated). */
   allocatorPeakBytes: number;
   breakdown: Breakdown;
@@ -132,32 +140,36 @@ export function estimateMemory(input: EstimateInput): Estimate {
   const optBytesPerParam = (dtypeBytes: number) => (input.optimizer === 'adamw-8bit' ? 2 : input.optimizer === 'sgd' ? 0 : 2 * dtypeBytes);
   let gradients: number;
   let optimizer: number;
-  // fp32 copy of the gradient partition that DeepSpeed's mixed-precision optimizer steps on (partitioned from stage 1).
-  let fp32GradPartition = 0;
-  if (input.deepspeed && half) {
-    // DeepSpeed mixed precision: 16-bit weights/grads on the GPU, fp32 master weights + fp32 Adam states in the optimizer.
-    gradients = fullTrainable * 2 + loraParams * 4;
-    optimizer = trainable * (4 + optBytesPerParam(4));
-    fp32GradPartition = fullTrainable * 4;
+  /** ZeRO 1-3: the per-GPU terms of DeepSpeed's own allocations (zeroTerms); undefined without ZeRO. */
+  let zero: ZeroTerms | undefined;
+  if (stage === 0) {
+    // fp32 copy of the gradients that DeepSpeed's mixed-precision optimizer steps on.
+    let fp32Grads = 0;
+    if (input.deepspeed && half) {
+      // DeepSpeed mixed precision: 16-bit weights/grads on the GPU, fp32 master weights + fp32 Adam states in the optimizer.
+      gradients = fullTrainable * 2 + loraParams * 4;
+      optimizer = trainable * (4 + optBytesPerParam(4));
+      fp32Grads = fullTrainable * 4;
+    } else {
+      gradients = fullTrainable * weightBytes + loraParams * 4;
+      optimizer = fullTrainable * optBytesPerParam(weightBytes) + loraParams * optBytesPerParam(4);
+    }
+    gradients += fp32Grads;
   } else {
-    gradients = fullTrainable * weightBytes + loraParams * 4;
-    optimizer = fullTrainable * optBytesPerParam(weightBytes) + loraParams * optBytesPerParam(4);
-  }
-  if (stage >= 1) {
-    optimizer /= gpus;
-    fp32GradPartition /= gpus;
-  }
-  if (stage >= 2) gradients /= gpus;
-  gradients += fp32GradPartition;
-  if (stage >= 3) weights /= gpus;
-  if (offload === 'optimizer' || offload === 'all') {
-    optimizer = 0;
-    gradients -= fp32GradPartition;
-    notes.push('Optimizer states and master weights offloaded to CPU RAM.');
-  }
-  if (offload === 'all' && stage >= 3) {
-    weights = 0;
-    notes.push('Parameters offloaded to CPU (ZeRO-3): GPU holds the layers in flight only.');
+    // The largest trained tensor: the embedding table when it trains (full LLM, or MiniCPM-V LoRA's modules_to_save),
+    // else an MLP matrix of the LLM or of the vision tower; LoRA matrices are small.
+    const embeddingTrains = input.method === 'full' ? tuneLlm : m.family === 'minicpmv';
+    const largestTrainable = embeddingTrains ? p.embedding : input.method === 'full' ? (tuneLlm ? m.hiddenSize * m.intermediateSize : tuneVision ? m.vision!.hiddenSize * m.vision!.intermediateSize : 0) : 0;
+    zero = zeroTerms({
+      stage, offload, gpus, half, weights, trainable, fullTrainable, loraParams, largestTrainable, params: p, model: m,
+      settings: resolveZeroSettings(input.zero, stage),
+      optimizerBytes: (half ? 4 : 0) + optBytesPerParam(4),
+    });
+    gradients = zero.residentGradients;
+    optimizer = zero.optimizer;
+    if (stage >= 3) weights = zero.weights;
+    if (offload !== 'none') notes.push('Optimizer states and master weights offloaded to CPU RAM.');
+    if (offload === 'all' && stage >= 3) notes.push('Parameters offloaded to CPU (ZeRO-3): GPU holds the layers in flight only.');
   }
 
   // ----- activations -----
@@ -181,28 +193,111 @@ export function estimateMemory(input: EstimateInput): Estimate {
   // Backward starts with all activations alive and no gradients; the optimizer step has all gradients and no
   // activations. The embedding backward allocates an fp32 buffer the size of the table at the end of backward.
   const embeddingBackward = fullTrainable >= p.embedding && (input.method === 'full' ? tuneLlm : m.family === 'minicpmv') ? p.embedding * 4 / (stage >= 2 ? gpus : 1) : 0;
-  let dsBuffers = 0;
-  if (input.deepspeed && stage >= 2) dsBuffers += 2 * Math.min(2e8, trainable) * 2; // reduce + allgather buckets
-  // ZeRO-3 gathers parameters on use and keeps up to stage3_max_live_parameters (1e9 in the shipped configs) resident.
-  if (input.deepspeed && stage >= 3) dsBuffers += Math.min(1e9, p.total) * 2;
-  const allocatorPeak = weights + optimizer + Math.max(activations, gradients + embeddingBackward) + dsBuffers;
-  const overhead = cudaContextBytes + allocatorPeak * fragmentation + dsBuffers;
-  const peak = allocatorPeak + cudaContextBytes + allocatorPeak * fragmentation;
+  const transientGradients = zero ? zero.transientGradients : gradients;
+  const backwardBuffers = zero ? zero.backwardBuffers : 0;
+  const backwardPeak = weights + optimizer + (zero ? gradients : 0) + Math.max(activations, transientGradients + embeddingBackward) + backwardBuffers;
+  const stepPeak = zero ? weights + optimizer + gradients + zero.stepGradients : 0;
+  const allocatorPeak = Math.max(backwardPeak, stepPeak);
+  // The caching allocator keeps what backward freed (activations, buckets, gathered parameters) reserved. The step's
+  // flat gradient copies are single allocations; when they are larger than the largest freed block (the fp32 logits)
+  // they take new segments and nvidia-smi shows both. (PyTorch would release the cached blocks before running out of
+  // memory, so this is what is seen, not what is required: allocatorPeakBytes is the requirement.)
+  const freedAfterBackward = Math.max(activations, transientGradients + embeddingBackward) + backwardBuffers;
+  const largestFreedBlock = 4 * tokens * m.vocabSize;
+  const heldByCache = zero && zero.stepGradients > 0 && (trainable / gpus) * 4 > largestFreedBlock ? freedAfterBackward : 0;
+  const reservedPeak = Math.max(backwardPeak, stepPeak + heldByCache);
+  const peak = reservedPeak * (1 + fragmentation) + cudaContextBytes;
+  const stepWins = stepPeak > backwardPeak;
+  const shownGradients = stepWins ? gradients + zero!.stepGradients : zero ? gradients + transientGradients : gradients;
+  const shownActivations = stepWins ? 0 : Math.max(0, Math.max(activations, transientGradients + embeddingBackward) - transientGradients);
   if (quantized && input.method === 'full') notes.push('Full fine-tuning of a quantized model is not possible (Q-PURE); estimate assumes LoRA-style frozen int weights.');
+  const rounded = { weights: Math.round(weights), gradients: Math.round(shownGradients), optimizer: Math.round(optimizer), activations: Math.round(shownActivations) };
   return {
     peakBytesPerGpu: Math.round(peak),
+    requiredBytesPerGpu: Math.round(allocatorPeak * (1 + fragmentation) + cudaContextBytes),
     allocatorPeakBytes: Math.round(allocatorPeak),
-    breakdown: {
-      weights: Math.round(weights),
-      gradients: Math.round(gradients),
-      optimizer: Math.round(optimizer),
-      activations: Math.round(Math.max(activations, gradients + embeddingBackward) - gradients),
-      overhead: Math.round(overhead),
-    },
+    breakdown: { ...rounded, overhead: Math.round(peak) - rounded.weights - rounded.gradients - rounded.optimizer - rounded.activations },
     trainableParams: trainable,
     totalParams: p.total,
     notes,
   };
+}
+
+interface ZeroTerms {
+  /** Parameters resident on the GPU (stage 3: persistent tensors + this rank's partition). */
+  weights: number;
+  /** fp32 master partition + optimizer states on the GPU. */
+  optimizer: number;
+  /** Gradient buffers alive through backward and step (partitioned from stage 2). */
+  residentGradients: number;
+  /** Whole gradients produced by autograd before they reach a bucket, and reduce-scatter copies. */
+  transientGradients: number;
+  /** Backward-only buffers: the reduce (ipg) buckets, and for stage 3 the gathered parameters. */
+  backwardBuffers: number;
+  /** Flat gradient copies the optimizer step makes. */
+  stepGradients: number;
+}
+
+/**
+ * DeepSpeed ZeRO's per-GPU allocations (stage 1-3), from DeepSpeed's source:
+ * - stage 1/2, deepspeed/runtime/zero/stage_1_and_2.py (DeepSpeedZeroOptimizer): backward() allocates the ipg buffer,
+ *   reduce_bucket_size elements in the model's dtype, twice with overlap_comm (double buffering), when
+ *   contiguous_gradients; stage 2 copies each reduced gradient into grads_in_partition (this rank's partition); step()
+ *   flattens that partition (a 16-bit copy) and converts it .to(fp32) for the fp32 master partition
+ *   (single_partition_of_fp32_groups). With offload_optimizer the reduced gradients go straight into a pinned CPU fp32
+ *   buffer (async_inplace_copy_grad_to_fp32_buffer_from_gpu) and the step runs on the CPU.
+ * - stage 3, deepspeed/runtime/zero/stage3.py (DeepSpeedZeroOptimizer_Stage3): one ipg bucket of reduce_bucket_size
+ *   (__ipg_bucket_flat_buffer), 16-bit gradient partitions (__grad_partitions_flat_buffer) and fp32 partitions on
+ *   the GPU unless offload_optimizer, 16-bit parameter partitions unless offload_param; tensors under
+ *   stage3_param_persistence_threshold stay whole; __avg_scatter_grads → reduce_scatter_coalesced flattens the bucket
+ *   into a padded copy; the step converts one sub-group's gradients to fp32 at a time (sub_group_size).
+ *   Gathered parameters (partitioned_param_coordinator.py): the module in use, parameters kept because they are
+ *   reused within stage3_max_reuse_distance (bounded by stage3_max_live_parameters), plus up to
+ *   stage3_prefetch_bucket_size fetched ahead.
+ * - allgather_bucket_size sizes nothing: DeepSpeed gathers into the flat 16-bit buffer with all_gather_into_tensor.
+ */
+function zeroTerms(a: {
+  stage: number;
+  offload: Offload;
+  gpus: number;
+  half: boolean;
+  weights: number;
+  trainable: number;
+  fullTrainable: number;
+  loraParams: number;
+  largestTrainable: number;
+  params: ParamCounts;
+  model: ModelShape;
+  settings: ResolvedZeroSettings;
+  optimizerBytes: number;
+}): ZeroTerms {
+  const { stage, gpus: n, settings: z } = a;
+  const offloadOptimizer = a.offload !== 'none';
+  const gradBytes = a.half ? 2 : 4; // gradients are kept and reduced in the model's dtype
+  const trainableGradBytes = a.fullTrainable * gradBytes + a.loraParams * 4;
+  const optimizer = offloadOptimizer ? 0 : (a.trainable * a.optimizerBytes) / n;
+  const residentGradients = offloadOptimizer ? 0 : stage === 1 ? trainableGradBytes : trainableGradBytes / n;
+  let transientGradients = a.largestTrainable * gradBytes;
+  let backwardBuffers = z.contiguousGradients ? z.reduceBucketSize * gradBytes * (stage < 3 && z.overlapComm ? 2 : 1) : 0;
+  let weights = a.weights;
+  let stepGradients = 0;
+  if (stage < 3) {
+    if (!offloadOptimizer) stepGradients = (a.trainable / n) * (gradBytes + (a.half ? 4 : 0));
+  } else {
+    transientGradients += Math.min(a.trainable, Math.max(z.reduceBucketSize, a.largestTrainable)) * gradBytes;
+    // Bytes per model parameter as loaded (16-bit, or less for quantized checkpoints); LoRA adapters (fp32, small) are
+    // counted whole on every GPU.
+    const bytesPerParam = (a.weights - a.loraParams * 4) / a.params.total;
+    // Norm weights (hidden-sized vectors) are the tensors under the persistence threshold.
+    const persistent = z.paramPersistenceThreshold > a.model.hiddenSize ? a.params.other : 0;
+    const partitioned = a.params.total - persistent;
+    weights = persistent * bytesPerParam + a.loraParams * 4 + (a.offload === 'all' ? 0 : (partitioned * bytesPerParam) / n);
+    const largestModule = Math.max(a.params.embedding, a.params.lmHead);
+    const gathered = Math.min(partitioned, Math.max(largestModule, Math.min(z.maxLiveParameters, z.maxReuseDistance)) + z.prefetchBucketSize);
+    backwardBuffers += gathered * bytesPerParam;
+    if (!offloadOptimizer && a.half) stepGradients = Math.min(z.subGroupSize, a.trainable / n) * 4;
+  }
+  return { weights, optimizer, residentGradients, transientGradients, backwardBuffers, stepGradients };
 }
 
 export interface FitSuggestion {
@@ -235,7 +330,7 @@ export function suggestFits(input: EstimateInput, gpuBytes: number): FitSuggesti
     const next = step.apply(input);
     if (!next) continue;
     const estimate = estimateMemory(next);
-    if (estimate.peakBytesPerGpu <= gpuBytes) singles.push({ change: step.change, estimate });
+    if (estimate.requiredBytesPerGpu <= gpuBytes) singles.push({ change: step.change, estimate });
   }
   if (singles.length) return singles;
   // Nothing fits alone: accumulate changes in FAQ order until it does.
@@ -247,7 +342,7 @@ export function suggestFits(input: EstimateInput, gpuBytes: number): FitSuggesti
     current = next;
     applied.push(step.change);
     const estimate = estimateMemory(current);
-    if (estimate.peakBytesPerGpu <= gpuBytes) return [{ change: applied.join(' + '), estimate }];
+    if (estimate.requiredBytesPerGpu <= gpuBytes) return [{ change: applied.join(' + '), estimate }];
   }
   return [];
 }

@@ -5,6 +5,7 @@ import { flagBool } from '../script/rules';
 import { lastFlag } from '../script/shell';
 import type { EstimateInput, Offload } from './estimate';
 import { lookupModel, modelFromConfig, type ModelShape } from './models';
+import { zeroSettingsFromDeepSpeed } from './zero';
 
 const moduleNames = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'c_attn', 'c_proj', 'w1', 'w2'];
 
@@ -61,6 +62,7 @@ export function estimateInputFromLaunch(analysis: LaunchAnalysis, launchDir: str
       deepspeed: !!ds,
       zeroStage: ds ? (Math.min(3, Math.max(0, ds.stage)) as 0 | 1 | 2 | 3) : 0,
       offload,
+      zero: ds ? zeroSettingsFromDeepSpeed(ds, model.hiddenSize) : undefined,
       gpus: Number.isFinite(nproc) && nproc > 0 ? nproc : 1,
       microBatch: num('per_device_train_batch_size', 8),
       seqLen: num('model_max_length', defaultLength),

@@ -7,6 +7,7 @@ import { estimateInputFromLaunch } from '../estimate/fromScript';
 import { gpuFactsFrom, type GpuFacts, type GpuInfo } from '../gpu/nvidiaSmi';
 import { compareFindings, severityRank, type FileFinding, type Finding, type Range } from '../lint/findings';
 import { linterFor } from '../lint/registry';
+import type { PortInUse, TargetPlatform } from '../lint/target';
 import { lintShellScript } from '../script/rules';
 
 const GiB = 1024 ** 3;
@@ -26,6 +27,10 @@ export interface PreflightInput {
   gpuSource?: string;
   /** transformers on the target. */
   transformersVersion?: string;
+  /** OS / CUDA of the target (bitsandbytes needs CUDA). */
+  platform?: TargetPlatform;
+  /** Ports the job cannot use: listening on the target, or taken by the launcher's other running/queued jobs. */
+  portsInUse?: readonly PortInUse[];
 }
 
 export interface PreflightEstimate {
@@ -96,7 +101,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     for (const f of found.filter((x) => x.severity === 'error').slice(0, maxDetailsPerFile)) details.push({ ...f, file });
     return found;
   };
-  const result = await lintShellScript(text, { launchDir, gpu, gpuSource, transformersVersion: input.transformersVersion, lintDataset });
+  const result = await lintShellScript(text, { launchDir, gpu, gpuSource, transformersVersion: input.transformersVersion, platform: input.platform, portsInUse: input.portsInUse, lintDataset });
   findings.push(...result.findings.map(({ rule, severity, message, range }) => ({ file: scriptPath, rule, severity, message, range })));
 
   // The DeepSpeed config's own findings, at their lines (the script shows only a summary on --deepspeed).
@@ -114,23 +119,24 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     const range = analysis.launch.launcherRange;
     const { input: estimateInput, missing } = estimateInputFromLaunch(analysis, launchDir);
     if (!estimateInput) return { launchIndex, file: scriptPath, range, missing };
-    const peak = estimateMemory(estimateInput).peakBytesPerGpu;
+    const estimated = estimateMemory(estimateInput);
+    const peak = estimated.peakBytesPerGpu;
     const free = input.gpus?.length ? Math.min(...input.gpus.map((g) => g.memoryFreeMiB ?? g.memoryTotalMiB)) * 1024 ** 2 : undefined;
     const total = gpu ? gpu.memoryGiB * GiB : undefined;
     const available = free ?? total;
     if (available === undefined) return { launchIndex, file: scriptPath, range, peakBytesPerGpu: peak, missing: 'no GPU facts (probe the target or set gpu.default)' };
-    const fits = peak <= available;
+    const fits = estimated.requiredBytesPerGpu <= available;
     const estimate: PreflightEstimate = { launchIndex, file: scriptPath, range, peakBytesPerGpu: peak, availableBytesPerGpu: available, availableKind: free !== undefined ? 'free' : 'total', fits };
     if (!fits) {
       estimate.suggestion = suggestFits(estimateInput, available)[0]?.change;
-      const overTotal = total !== undefined && peak > total;
+      const overTotal = total !== undefined && estimated.requiredBytesPerGpu > total;
       const where = `${gpu?.name ?? 'the GPU'}${gpuSource ? ` (${gpuSource})` : ''}`;
       findings.push({
         file: scriptPath,
         rule: 'PREFLIGHT-MEMORY',
         // Over the card's total it cannot fit; over only the free memory, other processes may still finish first.
         severity: overTotal ? 'error' : 'warning',
-        message: `Estimated peak ≈ ${formatGiB(peak)} per GPU, but ${where} has ${formatGiB(available)} ${free !== undefined ? 'free' : 'in total'}: expect "CUDA out of memory".${estimate.suggestion ? ` Would fit with: ${estimate.suggestion}.` : ''}`,
+        message: `Estimated peak ≈ ${formatGiB(estimated.requiredBytesPerGpu)} per GPU, but ${where} has ${formatGiB(available)} ${free !== undefined ? 'free' : 'in total'}: expect "CUDA out of memory".${estimate.suggestion ? ` Would fit with: ${estimate.suggestion}.` : ''}`,
         range,
       });
     }

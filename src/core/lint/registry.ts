@@ -1,5 +1,6 @@
 import { datasetLinter } from '../dataset/linter';
 import type { Finding } from './findings';
+import type { PortInUse, TargetPlatform } from './target';
 import { deepSpeedConfigLinter, pythonQuantizationLinter, shellScriptLinter } from '../script/linters';
 
 export interface LintOptions {
@@ -12,6 +13,10 @@ export interface LintOptions {
   gpu?: { name: string; memoryGiB: number; computeCapability: string; count: number };
   /** transformers version of the launch target, for flags that versions removed. */
   transformersVersion?: string;
+  /** OS / CUDA of the launch target, for libraries that need CUDA (bitsandbytes). */
+  platform?: TargetPlatform;
+  /** Ports in use on the launch target or by other jobs, for MASTER_PORT checks. */
+  portsInUse?: readonly PortInUse[];
   /** Datasets: warn about samples estimated longer than this many tokens (0 or undefined: off). */
   modelMaxLength?: number;
   /** Datasets: the model to be fine-tuned (Hugging Face id or path), for model-specific rules. */

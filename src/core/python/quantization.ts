@@ -1,4 +1,5 @@
 import type { FixableFinding } from '../lint/fixes';
+import { bitsandbytesBlocker, type TargetPlatform } from '../lint/target';
 import { LineIndex } from '../parsing/lineIndex';
 import { createParser, type SyntaxNode } from '../parsing/treeSitter';
 
@@ -37,8 +38,13 @@ function keywordsOf(call: SyntaxNode): Map<string, { text: string; node: SyntaxN
   return keywords;
 }
 
+export interface PythonLintOptions {
+  /** OS / CUDA of the target that runs the file, when known (Q-BNB-PLATFORM). */
+  platform?: TargetPlatform;
+}
+
 /** Finds BitsAndBytesConfig(...) and from_pretrained(..., quantization_config=/load_in_8bit=) calls with tree-sitter-python. */
-export async function findQuantizationCalls(text: string): Promise<{ calls: QuantizationCall[]; findings: FixableFinding[] }> {
+export async function findQuantizationCalls(text: string, options: PythonLintOptions = {}): Promise<{ calls: QuantizationCall[]; findings: FixableFinding[] }> {
   const parser = await createParser('python');
   const tree = parser.parse(text);
   if (!tree) throw new Error('tree-sitter returned no tree for the Python file');
@@ -47,9 +53,13 @@ export async function findQuantizationCalls(text: string): Promise<{ calls: Quan
   const findings: FixableFinding[] = [];
   try {
     let mentionsMiniCpm = false;
+    /** Model ids of GPTQ checkpoints named in the file (Qwen `-Int4`, `-GPTQ-Int4`), or 'GPTQConfig' when one is built. */
+    const gptqModelIds: string[] = [];
     const quantizedModels = new Set<string>();
     walk(tree.rootNode, (node) => {
       if (node.type === 'string' && /minicpm/i.test(node.text)) mentionsMiniCpm = true;
+      if (node.type === 'string' && (/-Int[48]\b/.test(node.text) || /-GPTQ/i.test(node.text))) gptqModelIds.push(node.text.replace(/^[rbuf]*['"]+|['"]+$/gi, ''));
+      if (node.type === 'identifier' && node.text === 'GPTQConfig') gptqModelIds.push('GPTQConfig');
       if (node.type !== 'call') return;
       const callee = calleeName(node);
       if (callee !== 'BitsAndBytesConfig' && callee !== 'from_pretrained') return;
@@ -83,6 +93,34 @@ export async function findQuantizationCalls(text: string): Promise<{ calls: Quan
         fixes: [{ title: `Add llm_int8_skip_modules=${list}`, edits: [edit] }],
       });
     }
+    const blocker = bitsandbytesBlocker(options.platform);
+    for (const call of blocker ? calls : []) {
+      const bits = ['load_in_4bit', 'load_in_8bit'].find((k) => call.keywords.get(k)?.text === 'True');
+      if (call.callee !== 'BitsAndBytesConfig' && !bits) continue;
+      const what = call.callee === 'BitsAndBytesConfig' ? 'BitsAndBytesConfig' : `from_pretrained(..., ${bits}=True)`;
+      findings.push({
+        rule: 'Q-BNB-PLATFORM',
+        severity: blocker!.severity,
+        message: `${what} needs bitsandbytes, which runs on CUDA GPUs only, but ${blocker!.reason}: loading fails ("ImportError: Using \`bitsandbytes\` 8-bit quantization requires Accelerate …"; MiniCPM-V maintainers: bitsandbytes supports CUDA devices only, #215). Run it on a Linux machine with an NVIDIA GPU, or load the model unquantized (torch_dtype=torch.float16).`,
+        range: lines.range(call.node.startIndex, call.node.childForFieldName('arguments')?.startIndex ?? call.node.endIndex),
+      });
+    }
+    // merge_and_unload() on an adapter whose base is a GPTQ checkpoint: peft refuses (QWEN-GPTQ-MERGE).
+    // Qwen writes GPTQ checkpoints `-Int4`; MiniCPM's lowercase `-int4` are bitsandbytes, which peft can merge.
+    const gptqId = gptqModelIds.find((id) => id !== 'GPTQConfig') ?? gptqModelIds[0];
+    const gptqModel = gptqId === 'GPTQConfig' ? 'model (loaded with GPTQConfig)' : gptqId;
+    walk(tree.rootNode, (node) => {
+      if (!gptqModel || node.type !== 'call') return;
+      const fn = node.childForFieldName('function');
+      const method = fn?.type === 'attribute' ? fn.childForFieldName('attribute') : undefined;
+      if (!method || !['merge_and_unload', 'merge_adapter'].includes(method.text)) return;
+      findings.push({
+        rule: 'QWEN-GPTQ-MERGE',
+        severity: 'error',
+        message: `${method.text}() on an adapter whose base is the GPTQ-quantized ${gptqModel}: peft raises "ValueError: Cannot merge LORA layers when the model is gptq quantized". Q-LoRA adapters cannot be merged into the Int4 model: load the adapter on top of it instead (AutoPeftModelForCausalLM), or merge into the bf16/fp16 base model.`,
+        range: lines.range(method.startIndex, method.endIndex),
+      });
+    });
     // .to()/.half() on a bitsandbytes model: transformers refuses (Q-TO).
     walk(tree.rootNode, (node) => {
       if (node.type !== 'call') return;

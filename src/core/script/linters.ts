@@ -19,6 +19,8 @@ export const shellScriptLinter: FileLinter = {
       gpu: options.gpu,
       gpuSource: options.gpu ? 'launch target' : undefined,
       transformersVersion: options.transformersVersion,
+      platform: options.platform,
+      portsInUse: options.portsInUse,
     });
     return result.findings;
   },
@@ -62,7 +64,7 @@ export const deepSpeedConfigLinter: FileLinter = {
 export const pythonQuantizationLinter: FileLinter = {
   kind: 'python',
   matches: (filePath) => /\.py$/i.test(filePath),
-  async lintFile(filePath) {
-    return (await findQuantizationCalls(await readFile(filePath, 'utf8'))).findings;
+  async lintFile(filePath, options) {
+    return (await findQuantizationCalls(await readFile(filePath, 'utf8'), { platform: options.platform })).findings;
   },
 };

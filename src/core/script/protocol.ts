@@ -3,6 +3,7 @@ import type { Breakdown } from '../estimate/estimate';
 import type { GpuFacts } from '../gpu/nvidiaSmi';
 import type { Position, Range } from '../lint/findings';
 import type { FixableFinding } from '../lint/fixes';
+import type { PortInUse, TargetPlatform } from '../lint/target';
 import type { PreflightInput, PreflightResult } from '../jobs/preflight';
 import type { FlagCompletion } from './assist';
 
@@ -18,6 +19,10 @@ export interface AnalyzeRequest {
   gpu: GpuFacts;
   gpuSource: string;
   transformersVersion?: string;
+  /** OS / CUDA of the launch target, when known. */
+  platform?: TargetPlatform;
+  /** Ports in use on the target or by other jobs. */
+  portsInUse?: readonly PortInUse[];
   /** Unsaved text of open documents by file path (DeepSpeed configs the script names, finetune.py). */
   openFiles: Record<string, string>;
 }
@@ -70,6 +75,8 @@ export interface EstimateRequest {
 
 export interface EstimateResponse {
   peakBytesPerGpu?: number;
+  /** What must fit (allocator cache that PyTorch can release left out); fit checks compare this. */
+  requiredBytesPerGpu?: number;
   breakdown?: Breakdown;
   notes: string[];
   suggestions: Array<{ change: string; peakBytesPerGpu: number }>;

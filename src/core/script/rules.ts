@@ -4,6 +4,7 @@ import { lintDeepSpeedConfig, type DeepSpeedFacts } from '../deepspeed/config';
 import { capabilityAtLeast, type GpuFacts } from '../gpu/nvidiaSmi';
 import type { Finding, Range } from '../lint/findings';
 import type { FixableFinding, TextFix } from '../lint/fixes';
+import { bitsandbytesBlocker, type PortInUse, type TargetPlatform } from '../lint/target';
 import { closest } from '../text/similar';
 import { compareVersions, minicpmvVideoEraFlags, programFlagCatalog, trainingArgumentChanges, trainingArgumentFlags, trainingArguments5, type ProgramKind } from './catalog';
 import { readProgramArguments, type ProgramArguments } from './program';
@@ -18,6 +19,10 @@ export interface ScriptLintOptions {
   gpuSource?: string;
   /** transformers version on the target, when known ("4.51.2", "5.17.0"). */
   transformersVersion?: string;
+  /** OS / CUDA of the launch target, when known (Q-BNB-PLATFORM). */
+  platform?: TargetPlatform;
+  /** Ports a job started now cannot listen on: in use on the rank-0 node, or taken by other running/queued jobs (SCRIPT-PORT). */
+  portsInUse?: readonly PortInUse[];
   /**
    * Lints a dataset the script names (--data_path, --eval_data_path), e.g. with the dataset linter of
    * src/core/lint/registry.ts; its errors are summarised on the flag's value. Not given: existence only.
@@ -110,6 +115,11 @@ class RuleContext {
     return { title, edits: [{ range: { start: anchor.useRange.end, end: anchor.useRange.end }, newText: ` ${text}` }] };
   }
 
+  /** A fix inserting ` text` right after the launcher word(s) (`torchrun`, `accelerate launch`). */
+  insertAfterLauncher(launch: LaunchCommand, text: string, title: string): TextFix {
+    return { title, edits: [{ range: { start: launch.launcherRange.end, end: launch.launcherRange.end }, newText: ` ${text}` }] };
+  }
+
   /** A fix deleting a flag (and its value) when they sit alone on a continuation line. */
   removeFlagLine(flag: FlagOccurrence, title: string): TextFix | undefined {
     const line = flag.word.useRange.start.line;
@@ -155,9 +165,14 @@ export async function lintShellScript(text: string, options: ScriptLintOptions):
     );
   }
   const analyses: LaunchAnalysis[] = [];
+  // Launches started in the background (`cmd &`) still hold their port when the next one starts.
+  const background: PortInUse[] = [];
   for (const launch of script.launches) {
     if (launch.launcher === 'python' && !/\.py$/.test(launch.program?.text ?? '') && !launch.programFlags.length) continue;
-    analyses.push(await lintLaunch(ctx, launch, options, readText));
+    analyses.push(await lintLaunch(ctx, launch, { ...options, portsInUse: [...(options.portsInUse ?? []), ...background] }, readText));
+    const port = rendezvousPort(launch);
+    const after = script.text.slice(script.lines.offset(launch.commandRange.end));
+    if (port !== undefined && /^[ \t]*&(?!&)/.test(after)) background.push({ port, by: `the ${launch.launcher} started in the background on line ${launch.commandRange.start.line + 1}` });
   }
   return { script, findings: ctx.findings, launches: analyses };
 }
@@ -237,6 +252,23 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
     );
   }
 
+  // ----- flags left without a value (an empty unquoted variable vanishes from the command line) -----
+  for (const flag of checkUnknown || kind === 'hf' || kind === 'qwen-sft' ? flags : []) {
+    if (flag.value || flag.inline) continue;
+    const info = catalog.get(flagKey(flag.name));
+    if (!info || info.type === 'bool') continue;
+    const after = ctx.script.text.slice(ctx.script.lines.offset(flag.word.useRange.end));
+    const variable = /^[ \t]*(\\\r?\n[ \t]*)*("?)\$\{?([A-Za-z_]\w*)/.exec(after);
+    const def = variable ? launch.env.get(variable[3]) : undefined;
+    const empty = def?.value === '' ? `$${def.name} is empty (set on line ${def.nameRange.start.line + 1})${variable![2] ? '' : ' and unquoted, so it vanishes'}` : undefined;
+    ctx.add(
+      'SCRIPT-QUOTE',
+      'error',
+      `--${flag.name} takes a ${info.type} value but ${empty ?? 'none follows'}: argparse stops with "argument --${flag.name}: expected one argument" (or takes the next flag as the value). ${empty ? `Set ${def!.name}, or remove --${flag.name}.` : `Give it a value, or remove --${flag.name}.`}`,
+      flag.flagRange,
+    );
+  }
+
   // ----- precision -----
   const fp16 = flagBool(get('fp16'));
   const bf16 = flagBool(get('bf16'));
@@ -280,6 +312,8 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
       [ctx.replaceValue(nprocFlag.value, String(available), `Set ${via ?? `--${nprocFlag.name}`} to ${available}`)].filter((f): f is TextFix => !!f),
     );
   }
+
+  lintPorts(ctx, launch, options.portsInUse ?? []);
 
   // ----- MiniCPM-V specific -----
   if (kind === 'minicpmv') {
@@ -371,6 +405,9 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
       ctx.add('QWEN1-QLORA-INT4', 'error', 'Qwen Q-LoRA supports fp16 only (auto-gptq): use --fp16 True instead of --bf16.', get('bf16')!.flagRange);
     }
   }
+  if (kind === 'qwen1' && qLora && quant === 'gptq' && !bf16) {
+    ctx.add('QWEN-GPTQ-WARN', 'info', `Qwen Q-LoRA passes a GPTQConfig for ${model}, which already has one: transformers logs "You passed \`quantization_config\` to \`from_pretrained\` but the model you're loading already has a \`quantization_config\` attribute …". It is harmless (#499). Note that the adapter cannot be merged into this GPTQ model (QWEN-GPTQ-MERGE); keep it separate.`, get('q_lora')!.flagRange);
+  }
   if (kind === 'qwen1' && !qLora && quant === 'gptq' && modelFlag?.value) {
     ctx.add('QWEN1-EXLLAMA', 'error', `${model} is a GPTQ Int4 checkpoint; without --q_lora, Qwen finetune.py loads it without a GPU device_map and fails with "ValueError: Found modules on cpu/disk. Using Exllama backend requires all the modules to be on GPU". Use the Q-LoRA script (--use_lora --q_lora --fp16 True).`, modelFlag.value.range);
   }
@@ -381,6 +418,8 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
   // ----- files the script names, and the DeepSpeed config -----
   const dsFlag = get('deepspeed');
   const fileFlags = [get('data_path'), get('eval_data_path'), dsFlag].filter((f): f is FlagOccurrence => !!f?.value?.text);
+  /** Image-tag placement findings of each dataset that was linted (for Q-INT4-TOKENS). */
+  const imageTagFindings = new Map<string, Finding[]>();
   for (const flag of fileFlags) {
     const value = flag.value!.text!;
     const absolute = path.resolve(options.launchDir, value);
@@ -393,6 +432,7 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
     } else if (flagKey(flag.name) !== 'deepspeed' && options.lintDataset) {
       try {
         const errors = (await options.lintDataset(absolute)).filter((f) => f.severity === 'error');
+        imageTagFindings.set(value, errors.filter((f) => imageTagRules.has(f.rule)));
         if (errors.length) {
           ctx.add('SCRIPT-DATASET', 'error', `dataset ${value}${via ? ` (from ${via})` : ''} has ${errors.length} error(s), first at line ${errors[0].range.start.line + 1}: ${errors[0].rule} ${errors[0].message}`, flag.value!.range);
         }
@@ -415,12 +455,119 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
       if (parsed.facts) crossCheckDeepSpeed(ctx, launch, parsed.facts, dsFlag.value.text, kind, model, useLora, qLora);
     }
   }
+  if (kind === 'minicpmv' && quant === 'bnb-int4' && modelFlag?.value && /minicpm/i.test(model ?? '')) {
+    const datasets = [get('data_path'), get('eval_data_path')].map((f) => f?.value?.text).filter((v): v is string => !!v);
+    const checked = datasets.length > 0 && datasets.every((d) => imageTagFindings.has(d));
+    const bad = [...imageTagFindings.entries()].find(([, found]) => found.length);
+    const runtime = '"image start token != image end tokens" (#587 on MiniCPM-Llama3-V-2_5-int4, #602 on MiniCPM-V-2_6-int4)';
+    if (bad) {
+      ctx.add('Q-INT4-TOKENS', 'warning', `Fine-tuning runs of int4 MiniCPM-V models such as ${model} have failed with ${runtime}, and ${bad[0]} has ${bad[1].length} sample(s) that cause it (first at line ${bad[1][0].range.start.line + 1}: ${bad[1][0].rule}). Put <image> only at the start of the first user turn (DS-IMG-TAG-LATER quick fix).`, modelFlag.value.range);
+    } else {
+      ctx.add(
+        'Q-INT4-TOKENS',
+        checked ? 'info' : 'warning',
+        `Fine-tuning runs of int4 MiniCPM-V models such as ${model} have reported ${runtime}, caused by <image> tags outside the first user turn (DS-IMG-TAG-LATER). ${checked ? 'The datasets this script names were checked and have none.' : 'Lint the dataset (ftw lint <data.json>) and keep <image> at the start of the first user turn only.'}`,
+        modelFlag.value.range,
+      );
+    }
+  }
+  const bnbReason = bnbNeeded(kind, model, quant, flags);
+  const blocker = bnbReason ? bitsandbytesBlocker(options.platform) : undefined;
+  if (bnbReason && blocker) {
+    ctx.add(
+      'Q-BNB-PLATFORM',
+      blocker.severity,
+      `${bnbReason.why} needs bitsandbytes, which runs on CUDA GPUs only, but ${blocker.reason}: loading fails ("ImportError: Using \`bitsandbytes\` 8-bit quantization requires Accelerate …"; MiniCPM-V maintainers: bitsandbytes supports CUDA devices only, #215). Run it on a Linux machine with an NVIDIA GPU, or use the bf16 model with ${kind === 'minicpmv' || kind === 'qwen-sft' ? '--use_lora true and --q_lora false' : 'LoRA'}.`,
+      bnbReason.range,
+    );
+  }
   const evalStrategy = get('eval_strategy') ?? get('evaluation_strategy');
   const evalValue = evalStrategy?.value?.text;
   if (evalStrategy && evalValue && evalValue !== 'no' && (kind === 'minicpmv' || kind === 'qwen1') && !get('eval_data_path')) {
     ctx.add('SCRIPT-EVAL-NODATA', 'error', `--${evalStrategy.name} "${evalValue}" without --eval_data_path: the Trainer has no eval dataset ("You have set args.eval_strategy to ${evalValue} but you didn't pass an eval_dataset to Trainer"). Pass --eval_data_path or use --eval_strategy no.`, evalStrategy.flagRange);
   }
   return analysis;
+}
+
+/** The launcher flag that sets the rendezvous port, per launcher; all default to 29500 (torch's TCPStore default). */
+const portFlags: Partial<Record<LaunchCommand['launcher'], string>> = {
+  torchrun: 'master_port',
+  'torch.distributed.run': 'master_port',
+  deepspeed: 'master_port',
+  accelerate: 'main_process_port',
+};
+const defaultMasterPort = 29500;
+
+/** The port a launch's rendezvous listens on, when known statically (its flag, or the default 29500). */
+function rendezvousPort(launch: LaunchCommand): number | undefined {
+  const key = portFlags[launch.launcher];
+  if (!key) return undefined;
+  const flag = lastFlag(launch.launcherFlags, key);
+  if (!flag) {
+    const keys = new Set(launch.launcherFlags.map((f) => flagKey(f.name)));
+    return keys.has('standalone') || keys.has('rdzv_endpoint') ? undefined : defaultMasterPort;
+  }
+  const text = flag.value?.text;
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/** SCRIPT-PORT: a port value torch cannot listen on, or one already taken on the target / by another job. */
+function lintPorts(ctx: RuleContext, launch: LaunchCommand, portsInUse: readonly PortInUse[]): void {
+  const key = portFlags[launch.launcher];
+  if (!key) return;
+  const flag = lastFlag(launch.launcherFlags, key);
+  const inUse = (port: number) => portsInUse.find((p) => p.port === port);
+  const freePortAfter = (port: number) => {
+    for (let p = Math.max(port + 1, 1024); p <= 65535; p++) if (!inUse(p)) return p;
+    return undefined;
+  };
+  const busyText = (taken: PortInUse) => `port ${taken.port} is already in use${taken.by ? ` by ${taken.by}` : ' on the target'}`;
+  const listenError = '"The server socket has failed to listen on any local network address … (errno: 98 - Address already in use)"';
+  if (!flag) {
+    // --standalone and an explicit rendezvous endpoint do not use the default port.
+    const keys = new Set(launch.launcherFlags.map((f) => flagKey(f.name)));
+    const taken = inUse(defaultMasterPort);
+    if (taken && !keys.has('standalone') && !keys.has('rdzv_endpoint')) {
+      const free = freePortAfter(defaultMasterPort);
+      ctx.add('SCRIPT-PORT', 'warning', `${launch.launcher} uses its default port ${defaultMasterPort}, but ${busyText(taken)}: rank 0 fails with ${listenError}. Pass --${key} ${free ?? '<a free port>'}.`, launch.launcherRange, free ? [ctx.insertAfterLauncher(launch, `--${key} ${free}`, `Add --${key} ${free}`)] : undefined);
+    }
+    return;
+  }
+  const value = flag.value;
+  const text = value?.text;
+  if (!value || text === undefined) return;
+  const via = value.vars.at(-1);
+  const name = via ?? `--${flag.name}`;
+  if (!/^\d+$/.test(text) || Number(text) < 1024 || Number(text) > 65535) {
+    const why = !/^\d+$/.test(text) ? 'is not a port number' : Number(text) > 65535 ? 'is above 65535, the largest TCP port' : 'is a privileged port (below 1024), which only root may listen on and system services use';
+    const fix = ctx.replaceValue(value, String(defaultMasterPort), `Set ${name} to ${defaultMasterPort}`);
+    ctx.add('SCRIPT-PORT', 'error', `${name}="${text}" ${why}: the launcher cannot start its rendezvous. Use a free port between 1024 and 65535 (torch's default is ${defaultMasterPort}).`, value.range, fix && !inUse(defaultMasterPort) ? [fix] : undefined);
+    return;
+  }
+  const taken = inUse(Number(text));
+  if (!taken) return;
+  const free = freePortAfter(Number(text));
+  const fix = free ? ctx.replaceValue(value, String(free), `Set ${name} to ${free}`) : undefined;
+  ctx.add('SCRIPT-PORT', 'warning', `${name}=${text}, but ${busyText(taken)}: rank 0 fails with ${listenError}. Pick another port${free ? `, e.g. ${free}` : ''}.`, value.range, fix ? [fix] : undefined);
+}
+
+/** Dataset rules about where `<image>` sits; int4 MiniCPM-V users met them as Q-INT4-TOKENS. */
+const imageTagRules = new Set(['DS-IMG-TAG-LATER', 'DS-IMG-TAG-DUP']);
+
+/** Whether this launch loads bitsandbytes, with the word that makes it do so (Q-BNB-PLATFORM). */
+function bnbNeeded(kind: ProgramKind, model: string | undefined, quant: ReturnType<typeof quantizationOfModel>, flags: readonly FlagOccurrence[]): { why: string; range: Range } | undefined {
+  const modelFlag = lastFlag(flags, 'model_name_or_path');
+  if (quant === 'bnb-int4' && modelFlag?.value) return { why: `${model} is a bitsandbytes 4-bit checkpoint; loading it`, range: modelFlag.value.range };
+  const qLora = lastFlag(flags, 'q_lora');
+  // Qwen2/2.5 examples/sft builds BitsAndBytesConfig(load_in_4bit=True) for --q_lora; Qwen-1 uses GPTQ, and MiniCPM-V's q_lora does not quantize.
+  if (kind === 'qwen-sft' && flagBool(qLora)) return { why: '--q_lora (BitsAndBytesConfig 4-bit)', range: qLora!.flagRange };
+  for (const key of ['load_in_4bit', 'load_in_8bit']) {
+    const flag = lastFlag(flags, key);
+    if (flagBool(flag)) return { why: `--${flag!.name}`, range: flag!.flagRange };
+  }
+  const bits = lastFlag(flags, 'bits') ?? lastFlag(flags, 'quantization_bit');
+  if (bits && (bits.value?.text === '4' || bits.value?.text === '8')) return { why: `--${bits.name} ${bits.value.text} (bitsandbytes quantization)`, range: bits.flagRange };
+  return undefined;
 }
 
 function renameFlagFix(ctx: RuleContext, flag: FlagOccurrence, newName: string): TextFix | undefined {

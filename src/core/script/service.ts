@@ -58,7 +58,7 @@ export class ScriptLintService {
     }
     if (request.kind === 'python') {
       this.documents.set(request.uri, analysed);
-      return { findings: (await findQuantizationCalls(request.text)).findings, lenses: [], deepSpeedConfigs: [] };
+      return { findings: (await findQuantizationCalls(request.text, { platform: request.platform })).findings, lenses: [], deepSpeedConfigs: [] };
     }
     const launchDir = path.dirname(request.fileName);
     const result = await lintShellScript(request.text, {
@@ -66,6 +66,8 @@ export class ScriptLintService {
       gpu: request.gpu,
       gpuSource: request.gpuSource,
       transformersVersion: request.transformersVersion,
+      platform: request.platform,
+      portsInUse: request.portsInUse,
       readText: (file) => {
         if (file in request.openFiles) return request.openFiles[file];
         try {
@@ -84,7 +86,7 @@ export class ScriptLintService {
       const { input, missing } = estimateInputFromLaunch(analysis, launchDir);
       if (!input) return { range, launchIndex, missing };
       const estimate = estimateMemory(input);
-      const fits = estimate.peakBytesPerGpu <= gpuBytes;
+      const fits = estimate.requiredBytesPerGpu <= gpuBytes;
       return { range, launchIndex, peakBytesPerGpu: estimate.peakBytesPerGpu, fits, firstSuggestion: fits ? undefined : suggestFits(input, gpuBytes)[0]?.change };
     });
     const deepSpeedConfigs = result.launches.map((a) => a.deepspeed?.path).filter((p): p is string => !!p);
@@ -115,7 +117,7 @@ export class ScriptLintService {
     if (!input) return { notes: [], suggestions: [], gpu, missing };
     const estimate = estimateMemory(input);
     const gpuBytes = gpu.memoryGiB * GiB;
-    const suggestions = estimate.peakBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes).map((s) => ({ change: s.change, peakBytesPerGpu: s.estimate.peakBytesPerGpu })) : [];
-    return { peakBytesPerGpu: estimate.peakBytesPerGpu, breakdown: estimate.breakdown, notes: estimate.notes, suggestions, gpu };
+    const suggestions = estimate.requiredBytesPerGpu > gpuBytes ? suggestFits(input, gpuBytes).map((s) => ({ change: s.change, peakBytesPerGpu: s.estimate.peakBytesPerGpu })) : [];
+    return { peakBytesPerGpu: estimate.peakBytesPerGpu, requiredBytesPerGpu: estimate.requiredBytesPerGpu, breakdown: estimate.breakdown, notes: estimate.notes, suggestions, gpu };
   }
 }

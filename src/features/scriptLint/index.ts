@@ -264,7 +264,7 @@ export function registerScriptLint({ extension, log, settings }: FeatureContext)
     }
     const b = answer.breakdown;
     const gpuBytes = answer.gpu.memoryGiB * 1024 ** 3;
-    const fits = answer.peakBytesPerGpu <= gpuBytes;
+    const fits = (answer.requiredBytesPerGpu ?? answer.peakBytesPerGpu) <= gpuBytes;
     const summary = `≈ ${formatGiB(answer.peakBytesPerGpu)} of ${answer.gpu.memoryGiB} GiB per GPU (${gpuContext(document.uri).source})`;
     const parts = `weights ${formatGiB(b.weights)}, gradients ${formatGiB(b.gradients)}, optimizer ${formatGiB(b.optimizer)}, activations ${formatGiB(b.activations)}, overhead ${formatGiB(b.overhead)}`;
     const advice = fits

@@ -33,4 +33,27 @@ describe('Python quantization lint (tree-sitter-python)', () => {
     assert.equal(findings[0].fixes![0].edits[0].newText, "['out_proj', 'kv_proj', 'lm_head']");
     assert.equal(findings[1].range.start.line, 2);
   });
+
+  it('Q-BNB-PLATFORM: BitsAndBytesConfig / load_in_4bit on macOS or without CUDA; silent on Linux+CUDA or an unknown platform', async () => {
+    const text = "from transformers import BitsAndBytesConfig\nq = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4')\nm = AutoModel.from_pretrained('Qwen/Qwen2.5-7B', load_in_8bit=True)\n";
+    const mac = (await findQuantizationCalls(text, { platform: { os: 'darwin' } })).findings.filter((f) => f.rule === 'Q-BNB-PLATFORM');
+    assert.deepEqual(mac.map((f) => [f.severity, f.range.start.line, f.range.start.character, f.range.end.character]), [['error', 1, 4, 22], ['error', 2, 4, 29]]);
+    assert.match(mac[0].message, /^BitsAndBytesConfig needs bitsandbytes.*macOS/);
+    assert.match(mac[1].message, /^from_pretrained\(\.\.\., load_in_8bit=True\)/);
+    assert.equal((await findQuantizationCalls(text, { platform: { os: 'linux', cuda: false } })).findings[0]?.rule, 'Q-BNB-PLATFORM');
+    assert.deepEqual((await findQuantizationCalls(text, { platform: { os: 'linux', cuda: true } })).findings, []);
+    assert.deepEqual((await findQuantizationCalls(text)).findings, []);
+    const gptq = "from transformers import GPTQConfig\nm = AutoModel.from_pretrained('Qwen/Qwen-7B-Chat-Int4', quantization_config=GPTQConfig(bits=4, disable_exllama=True))\n";
+    assert.deepEqual((await findQuantizationCalls(gptq, { platform: { os: 'darwin' } })).findings, [], 'GPTQ is not bitsandbytes');
+  });
+
+  it('QWEN-GPTQ-MERGE: merge_and_unload() where the base is a Qwen GPTQ Int4 checkpoint; fine for bf16 and MiniCPM bnb int4', async () => {
+    const merge = (model: string) => `from peft import AutoPeftModelForCausalLM\nbase = '${model}'\nmodel = AutoPeftModelForCausalLM.from_pretrained('output_qwen', device_map='auto')\nmerged = model.merge_and_unload()\n`;
+    const { findings } = await findQuantizationCalls(merge('Qwen/Qwen-7B-Chat-Int4'));
+    assert.deepEqual(findings.map((f) => [f.rule, f.severity, f.range.start.line, f.range.start.character, f.range.end.character]), [['QWEN-GPTQ-MERGE', 'error', 3, 15, 31]]);
+    assert.match(findings[0].message, /Qwen\/Qwen-7B-Chat-Int4.*Cannot merge LORA layers when the model is gptq quantized/);
+    assert.equal((await findQuantizationCalls(merge('Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4'))).findings[0]?.rule, 'QWEN-GPTQ-MERGE');
+    assert.deepEqual((await findQuantizationCalls(merge('Qwen/Qwen-7B-Chat'))).findings, []);
+    assert.deepEqual((await findQuantizationCalls(merge('openbmb/MiniCPM-V-2_6-int4'))).findings, []);
+  });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { GpuFacts } from '../../../src/core/gpu/nvidiaSmi';
 import type { FixableFinding } from '../../../src/core/lint/fixes';
+import type { PortInUse, TargetPlatform } from '../../../src/core/lint/target';
 import { lintShellScript } from '../../../src/core/script/rules';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
@@ -39,10 +40,28 @@ const files: Record<string, string> = {
   '/ws/ds_config_zero3.json': dsZero3,
 };
 
-async function lint(text: string, extra: { gpu?: GpuFacts; transformersVersion?: string; files?: Record<string, string> } = {}): Promise<FixableFinding[]> {
+async function lint(
+  text: string,
+  extra: { gpu?: GpuFacts; transformersVersion?: string; files?: Record<string, string>; platform?: TargetPlatform; portsInUse?: PortInUse[] } = {},
+): Promise<FixableFinding[]> {
   const all = { ...files, ...extra.files };
-  const result = await lintShellScript(text, { launchDir, gpu: extra.gpu ?? a100x8, transformersVersion: extra.transformersVersion, readText: (p) => all[p], fileExists: (p) => all[p] !== undefined });
+  const result = await lintShellScript(text, {
+    launchDir,
+    gpu: extra.gpu ?? a100x8,
+    transformersVersion: extra.transformersVersion,
+    platform: extra.platform,
+    portsInUse: extra.portsInUse,
+    readText: (p) => all[p],
+    fileExists: (p) => all[p] !== undefined,
+  });
   return result.findings;
+}
+
+/** The script text a finding's range covers. */
+function covered(text: string, range: FixableFinding['range']): string {
+  const lines = text.split('\n');
+  if (range.start.line === range.end.line) return lines[range.start.line].slice(range.start.character, range.end.character);
+  return [lines[range.start.line].slice(range.start.character), ...lines.slice(range.start.line + 1, range.end.line), lines[range.end.line].slice(0, range.end.character)].join('\n');
 }
 
 function rules(findings: FixableFinding[]): string[] {
@@ -105,7 +124,8 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     const vision = await lint(minicpm({}, int4));
     const tv = vision.find((x) => x.rule === 'Q-TUNEVISION')!;
     assert.equal(tv.severity, 'error');
-    assert.deepEqual(await lint(applyFix(minicpm({}, int4), tv)), []);
+    // Q-INT4-TOKENS stays: it is about the dataset, which this lint does not read.
+    assert.deepEqual(rules(await lint(applyFix(minicpm({}, int4), tv))), ['Q-INT4-TOKENS']);
     assert.ok(rules(await lint(minicpm({ tune_vision: null }, int4))).includes('Q-TUNEVISION'), 'default tune_vision is True');
     assert.ok(!rules(await lint(minicpm())).some((r) => r.startsWith('Q-')));
   });
@@ -286,5 +306,124 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     assert.match(f!.message, /line 2\) overrides training_step\(self, model, inputs\)/);
     assert.ok(!rules(await lint(minicpm(), { files: { '/ws/trainer.py': old }, transformersVersion: '4.44.2' })).includes('SCRIPT-TRAINER-VERSION'));
     assert.ok(!rules(await lint(minicpm(), { files: { '/ws/trainer.py': current }, transformersVersion: '4.51.2' })).includes('SCRIPT-TRAINER-VERSION'));
+  });
+
+  it('SCRIPT-PORT: invalid MASTER_PORT values are errors on the assignment; fix sets 29500', async () => {
+    const withPort = (port: string) => minicpm({}, { MASTER_PORT: port }).replace('--nnodes 1"', '--nnodes 1 --master_port $MASTER_PORT"');
+    for (const [port, why] of [['abc', /not a port number/], ['80', /privileged port/], ['70000', /above 65535/]] as const) {
+      const text = withPort(port);
+      const f = (await lint(text)).find((x) => x.rule === 'SCRIPT-PORT');
+      assert.equal(f?.severity, 'error', port);
+      assert.match(f!.message, why);
+      assert.match(f!.message, /^MASTER_PORT="/);
+      assert.equal(covered(text, f!.range), port, 'points at the value in the MASTER_PORT assignment');
+      assert.match(applyFix(text, f!), /^MASTER_PORT="29500"$/m);
+    }
+    assert.deepEqual(await lint(withPort('6001')), []);
+    assert.deepEqual(await lint(withPort('65535')), []);
+  });
+
+  it('SCRIPT-PORT: a literal port the lint context says is in use (target or another job); fix picks the next free one', async () => {
+    const text = 'torchrun --nproc_per_node 2 --master_port=6001 finetune.py --model_name_or_path $MODEL\n';
+    const busy = [{ port: 6001, by: 'job 3 (finetune_lora.sh)' }, { port: 6002 }];
+    const f = (await lint(text, { portsInUse: busy })).find((x) => x.rule === 'SCRIPT-PORT')!;
+    assert.equal(f.severity, 'warning');
+    assert.match(f.message, /--master_port=6001, but port 6001 is already in use by job 3 \(finetune_lora\.sh\).*Address already in use.*e\.g\. 6003/);
+    assert.equal(covered(text, f.range), '6001');
+    assert.match(applyFix(text, f), /--master_port=6003 /);
+    assert.ok(!rules(await lint(text, { portsInUse: [{ port: 29500 }] })).includes('SCRIPT-PORT'), 'another port in use');
+    assert.ok(!rules(await lint(text)).includes('SCRIPT-PORT'), 'no port facts: silent');
+    const ds = 'deepspeed --num_gpus 2 --master_port 6001 finetune.py --output_dir o\n';
+    assert.equal((await lint(ds, { portsInUse: busy })).find((x) => x.rule === 'SCRIPT-PORT')?.range.start.character, ds.indexOf('6001'));
+    const acc = 'accelerate launch --main_process_port 6001 train.py --output_dir o\n';
+    assert.match((await lint(acc, { portsInUse: busy })).find((x) => x.rule === 'SCRIPT-PORT')!.message, /--main_process_port=6001/);
+  });
+
+  it('SCRIPT-PORT: no port flag while the default 29500 is taken; not for --standalone; fix adds --master_port', async () => {
+    const text = 'torchrun --nproc_per_node 2 finetune.py --output_dir o\n';
+    const f = (await lint(text, { portsInUse: [{ port: 29500, by: 'job 1' }] })).find((x) => x.rule === 'SCRIPT-PORT')!;
+    assert.match(f.message, /default port 29500, but port 29500 is already in use by job 1/);
+    assert.equal(covered(text, f.range), 'torchrun');
+    assert.equal(applyFix(text, f), 'torchrun --master_port 29501 --nproc_per_node 2 finetune.py --output_dir o\n');
+    assert.ok(!rules(await lint('torchrun --standalone --nproc_per_node 2 finetune.py --output_dir o\n', { portsInUse: [{ port: 29500 }] })).includes('SCRIPT-PORT'));
+  });
+
+  it('SCRIPT-PORT: two launches of one script on the same port when the first runs in the background (&)', async () => {
+    const launch = (port: string, out: string, tail: string) => `torchrun --nproc_per_node 1${port ? ` --master_port ${port}` : ''} finetune.py --output_dir ${out}${tail}\n`;
+    const text = launch('6001', 'a', ' &') + launch('6001', 'b', '');
+    const f = (await lint(text)).filter((x) => x.rule === 'SCRIPT-PORT');
+    assert.equal(f.length, 1);
+    assert.equal(f[0].range.start.line, 1);
+    assert.equal(covered(text, f[0].range), '6001');
+    assert.match(f[0].message, /in use by the torchrun started in the background on line 1/);
+    assert.match(applyFix(text, f[0]).split('\n')[1], /--master_port 6002 /);
+    const both = launch('', 'a', ' &') + launch('', 'b', '');
+    assert.equal(covered(both, (await lint(both)).find((x) => x.rule === 'SCRIPT-PORT')!.range), 'torchrun', 'both on the default 29500');
+    for (const ok of [launch('6001', 'a', '') + launch('6001', 'b', ''), launch('6001', 'a', ' &&') + launch('6001', 'b', ''), launch('6001', 'a', ' &') + launch('6002', 'b', '')]) {
+      assert.ok(!rules(await lint(ok)).includes('SCRIPT-PORT'), ok);
+    }
+  });
+
+  it('Q-BNB-PLATFORM: bitsandbytes checkpoints / QLoRA on macOS or a target without CUDA; Windows warns', async () => {
+    const int4 = minicpm({ tune_vision: 'false' }, { MODEL: 'openbmb/MiniCPM-V-2_6-int4' });
+    const mac = (await lint(int4, { platform: { os: 'darwin', source: 'this machine' } })).find((x) => x.rule === 'Q-BNB-PLATFORM')!;
+    assert.equal(mac.severity, 'error');
+    assert.match(mac.message, /bitsandbytes 4-bit checkpoint.*macOS \(this machine\).*Linux machine with an NVIDIA GPU/);
+    assert.equal(covered(int4, mac.range), 'openbmb/MiniCPM-V-2_6-int4');
+    assert.equal((await lint(int4, { platform: { os: 'linux', cuda: false } })).find((x) => x.rule === 'Q-BNB-PLATFORM')?.severity, 'error');
+    assert.equal((await lint(int4, { platform: { os: 'win32', cuda: true } })).find((x) => x.rule === 'Q-BNB-PLATFORM')?.severity, 'warning');
+    assert.ok(!rules(await lint(int4, { platform: { os: 'linux', cuda: true } })).includes('Q-BNB-PLATFORM'));
+    assert.ok(!rules(await lint(int4)).includes('Q-BNB-PLATFORM'), 'platform unknown: silent');
+    assert.ok(!rules(await lint(minicpm(), { platform: { os: 'darwin' } })).includes('Q-BNB-PLATFORM'), 'bf16 model, no QLoRA');
+    const qwen = 'torchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen2.5-7B-Instruct --use_lora True --q_lora True --output_dir o\n';
+    const q = (await lint(qwen, { platform: { os: 'darwin' } })).find((x) => x.rule === 'Q-BNB-PLATFORM')!;
+    assert.equal(covered(qwen, q.range), '--q_lora');
+    assert.ok(!rules(await lint(qwen.replace('--q_lora True', '--q_lora False'), { platform: { os: 'darwin' } })).includes('Q-BNB-PLATFORM'));
+  });
+
+  it('Q-INT4-TOKENS: int4 MiniCPM-V models, stronger when the dataset has misplaced <image> tags; not for bf16 models', async () => {
+    const int4 = minicpm({ tune_vision: 'false' }, { MODEL: 'openbmb/MiniCPM-V-2_6-int4' });
+    const unchecked = (await lint(int4)).find((x) => x.rule === 'Q-INT4-TOKENS')!;
+    assert.equal(unchecked.severity, 'warning');
+    assert.match(unchecked.message, /image start token != image end tokens.*ftw lint/);
+    assert.equal(covered(int4, unchecked.range), 'openbmb/MiniCPM-V-2_6-int4');
+    const all = { ...files };
+    const run = (tagFinding: boolean) =>
+      lintShellScript(int4, {
+        launchDir,
+        gpu: a100x8,
+        readText: (p) => all[p],
+        fileExists: (p) => all[p] !== undefined,
+        lintDataset: async (file) =>
+          tagFinding && file.endsWith('train.json') ? [{ rule: 'DS-IMG-TAG-LATER', severity: 'error', message: '<image> after turn 0', range: { start: { line: 9, character: 0 }, end: { line: 9, character: 7 } } }] : [],
+      });
+    const bad = (await run(true)).findings.find((x) => x.rule === 'Q-INT4-TOKENS')!;
+    assert.equal(bad.severity, 'warning');
+    assert.match(bad.message, /data\/train.json has 1 sample\(s\) that cause it \(first at line 10: DS-IMG-TAG-LATER\)/);
+    assert.equal((await run(false)).findings.find((x) => x.rule === 'Q-INT4-TOKENS')?.severity, 'info', 'checked datasets: only a note');
+    assert.ok(!rules(await lint(minicpm())).includes('Q-INT4-TOKENS'));
+    assert.ok(!rules(await lint('torchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen-7B-Chat-Int4 --use_lora --q_lora --fp16 True --output_dir o\n')).includes('Q-INT4-TOKENS'));
+  });
+
+  it('SCRIPT-QUOTE: an empty unquoted variable leaves a flag without its value; quoted values and bool flags are fine', async () => {
+    const text = minicpm({ eval_data_path: '$EVAL_DATA' }, { EVAL_DATA: '' });
+    const f = (await lint(text)).find((x) => x.rule === 'SCRIPT-QUOTE')!;
+    assert.equal(f.severity, 'error');
+    assert.match(f.message, /--eval_data_path takes a str value but \$EVAL_DATA is empty \(set on line 4\) and unquoted.*expected one argument.*Set EVAL_DATA/);
+    assert.equal(covered(text, f.range), '--eval_data_path');
+    const end = 'torchrun --nproc_per_node 1 finetune.py --model_name_or_path openbmb/MiniCPM-V-2_6 --llm_type qwen --use_lora true --tune_llm false --output_dir\n';
+    assert.match((await lint(end)).find((x) => x.rule === 'SCRIPT-QUOTE')!.message, /--output_dir takes a str value but none follows/);
+    assert.ok(!rules(await lint(minicpm({ eval_data_path: '$EVAL_DATA' }, { EVAL_DATA: 'data/eval.json' }))).includes('SCRIPT-QUOTE'));
+    assert.ok(!rules(await lint(minicpm({ do_train: '' }))).includes('SCRIPT-QUOTE'), 'a bare bool flag is True');
+  });
+
+  it('QWEN-GPTQ-WARN: the benign quantization_config warning of Qwen-1 Q-LoRA on an Int4 checkpoint (info)', async () => {
+    const q1 = (model: string, extra: string) => `torchrun --nproc_per_node 1 finetune.py --model_name_or_path ${model} --data_path data/train.json --use_lora ${extra} --output_dir o\n`;
+    const text = q1('Qwen/Qwen-7B-Chat-Int4', '--q_lora --fp16 True');
+    const f = (await lint(text)).find((x) => x.rule === 'QWEN-GPTQ-WARN')!;
+    assert.equal(f.severity, 'info');
+    assert.equal(covered(text, f.range), '--q_lora');
+    assert.ok(!rules(await lint(q1('Qwen/Qwen-7B-Chat', '--q_lora --fp16 True'))).includes('QWEN-GPTQ-WARN'));
+    assert.ok(!rules(await lint(q1('Qwen/Qwen-7B-Chat-Int4', '--q_lora False --fp16 True'))).includes('QWEN-GPTQ-WARN'));
   });
 });
