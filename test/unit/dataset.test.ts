@@ -93,7 +93,7 @@ describe('dataset lint: public examples', () => {
     'llava_docs_custom_data_example.INVALID_JSON.txt': { format: 'llava', rules: ['DS-JSON', 'DS-JSON'] },
     'minicpmv_readme_multi_image_example.json': { format: 'minicpmv', rules: [] },
     'minicpmv_readme_single_image_example.INVALID_JSON.txt': { format: 'minicpmv', rules: ['DS-JSON', 'DS-JSON'] },
-    'qwen1_test_sampled_qwen.json': { format: 'sharegpt', rules: [] },
+    'qwen1_test_sampled_qwen.json': { format: 'qwen', rules: [] },
     'qwen25_sft_example_data.jsonl': { format: 'messages', rules: [] },
     'qwen3vl_demo_single_images.json': { format: 'qwenvl', rules: [] },
     'qwen3vl_demo_video.json': { format: 'qwenvl', rules: [] },
@@ -141,6 +141,7 @@ describe('dataset lint: format detection', () => {
     assert.equal(detectFormat([{ id: '1', image: 'a.png', conversations: conv('human', 'gpt') }]), 'llava');
     assert.equal(detectFormat([{ image: ['a.png', 'b.png'], conversations: conv('human', 'gpt') }]), 'qwenvl');
     assert.equal(detectFormat([{ conversations: conv('human', 'gpt') }]), 'sharegpt');
+    assert.equal(detectFormat([{ id: 'identity_0', conversations: conv('user', 'assistant') }]), 'qwen');
     assert.equal(detectFormat([{ messages: conv('user', 'assistant', ['role', 'content']) }]), 'messages');
     assert.equal(detectFormat([{ messages: conv('user', 'assistant', ['role', 'content']), images: ['a.png'] }]), 'llamafactory');
     assert.equal(detectFormat([{ conversations: conv('human', 'gpt'), images: ['a.png'] }]), 'llamafactory');
@@ -222,6 +223,31 @@ describe('dataset lint: rules', () => {
     assert.deepEqual(rules({ image: ['a.png', 'b.png'], conversations: conv('<image>q', 'a') }), ['QVL-COUNT']);
     assert.deepEqual(rules({ image: 'a.png', conversations: conv('<image>q', '<image>') }), ['QVL-COUNT']);
     assert.deepEqual(rules({ images: ['a.png'], conversations: conv('<image>q', 'a') }), ['QVL-IMAGES-KEY']);
+  });
+
+  it('Qwen (1st gen): from is user/assistant (QWEN1-ROLE, with a fix), inline <img> files are checked at their span', async () => {
+    const conv = (u: string, a: string, from = 'user') => [
+      { from, value: u },
+      { from: 'assistant', value: a },
+    ];
+    const human = lint([{ id: 'identity_0', conversations: conv('q', 'a', 'human') }], 'qwen');
+    assert.deepEqual(human.map((f) => f.rule), ['QWEN1-ROLE']);
+    assert.equal(human[0]!.severity, 'error');
+    assert.match(human[0]!.message, /use "user"/);
+    assert.ok(human[0]!.fix && 'edits' in human[0]!.fix);
+    assert.deepEqual(lint([{ conversations: conv('q', 'a') }], 'qwen'), []);
+
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ftw-qwenvl1-'));
+    writeFileSync(path.join(dir, 'here.png'), readFileSync(path.join(root, 'examples/minicpm-v-lora/data/images/cat.png')));
+    const value = 'Picture 1: <img>here.png</img>\nPicture 2: <img>missing.jpg</img>\nPicture 3: <img>https://example.com/x.png</img>\nWhat differs?';
+    const text = JSON.stringify([{ id: 'identity_0', conversations: conv(value, 'a') }], null, 2);
+    const file = path.join(dir, 'qwenvl1.json');
+    writeFileSync(file, text);
+    const result = await lintDatasetFile(file, { collectSamples: true });
+    assert.equal(result.format, 'qwen');
+    assert.deepEqual(result.findings.map((f) => f.rule), ['DS-IMG-FILE']);
+    assert.equal(textAt(text, result.findings[0]!), 'missing.jpg');
+    assert.match(result.findings[0]!.message, /"missing\.jpg" does not exist/);
   });
 
   it('LLaVA: human/gpt only and strict alternation', () => {
