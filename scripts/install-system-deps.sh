@@ -4,7 +4,7 @@
 # Skips apt entirely when every package is already present.
 set -euo pipefail
 pkgs=(chromium ripgrep libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config build-essential python3
-      openssh-server openssh-client rsync unzip slurmctld slurmd slurm-client munge procps)
+      openssh-server openssh-client rsync unzip slurmctld slurmd slurm-client munge procps iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

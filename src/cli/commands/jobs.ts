@@ -6,6 +6,7 @@ import { JobRegistry } from '../../core/jobs/registry';
 import { JobRunner } from '../../core/jobs/runner';
 import { parseTarget } from '../../core/jobs/transport';
 import { gpuQueryFields, parseGpuQueryCsv, type GpuInfo } from '../../core/gpu/nvidiaSmi';
+import { probeTargetFacts } from '../../core/jobs/gpuProbe';
 import { chosenGpus, formatPreflight, runPreflight } from '../../core/jobs/preflight';
 import { shellScriptLinter } from '../../core/script/linters';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -123,6 +124,7 @@ async function preflight(runner: JobRunner, request: LaunchRequest, script: stri
   let gpus: GpuInfo[] = [];
   let transformersVersion: string | undefined;
   let gpuSource: string | undefined;
+  let targetFacts: ReturnType<typeof probeTargetFacts> = {};
   if (nvidiaSmiFile) {
     try {
       gpus = parseGpuQueryCsv(readFileSync(path.resolve(io.cwd, nvidiaSmiFile), 'utf8'), gpuQueryFields);
@@ -136,11 +138,12 @@ async function preflight(runner: JobRunner, request: LaunchRequest, script: stri
     gpus = probe.gpus;
     transformersVersion = probe.transformersVersion;
     gpuSource = `probe of ${request.target}`;
+    targetFacts = probeTargetFacts(probe, request.target);
   }
   const chosen = chosenGpus(gpus, request.gpus);
   if (request.gpus?.length && chosen.length < request.gpus.length && gpus.length) io.stderr(`ftw: preflight: --gpus ${request.gpus.join(',')} names GPUs the target does not have (it has ${gpus.map((g) => g.index).join(',')})\n`);
   // The job runs from the synced folder (the current one), so relative paths in the script resolve there.
-  const result = await runPreflight({ scriptPath: script, launchDir: io.cwd, gpus: chosen, gpuSource: chosen.length ? gpuSource : undefined, transformersVersion });
+  const result = await runPreflight({ scriptPath: script, launchDir: io.cwd, gpus: chosen, gpuSource: chosen.length ? gpuSource : undefined, transformersVersion, ...targetFacts });
   for (const line of formatPreflight(result, io.cwd)) io.stderr(`${line}\n`);
   return result.verdict;
 }

@@ -6,6 +6,7 @@ import { locateCauseInScript } from '../../core/jobs/failureCause';
 import { isFinal, scriptArgv, type JobRecord, type JobState, type LaunchRequest } from '../../core/jobs/job';
 import { formatProgress } from '../../core/jobs/progress';
 import { JobRegistry } from '../../core/jobs/registry';
+import { probeTargetFacts } from '../../core/jobs/gpuProbe';
 import { chosenGpus, formatPreflight, type PreflightResult } from '../../core/jobs/preflight';
 import { JobRunner } from '../../core/jobs/runner';
 import { LintWorkerClient } from '../scriptLint/worker';
@@ -116,6 +117,7 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
       fallbackGpu: gpus.length ? undefined : { name: String(name), memoryGiB: Number(memoryGiB), computeCapability: String(computeCapability), count: Number(count) },
       gpuSource: gpus.length ? `probe of ${target}` : 'gpu.default setting',
       transformersVersion: probe.transformersVersion ?? (settings.get('script.transformersVersion') || undefined),
+      ...probeTargetFacts(probe, target),
     }) as Promise<PreflightResult>;
   }
 

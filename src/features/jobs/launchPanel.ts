@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { formatGiB } from '../../core/estimate/estimate';
 import type { GpuFacts } from '../../core/gpu/nvidiaSmi';
 import { scriptArgv, type LaunchRequest } from '../../core/jobs/job';
+import { probeTargetFacts } from '../../core/jobs/gpuProbe';
 import { chosenGpus, type PreflightResult } from '../../core/jobs/preflight';
 import { shellCommand } from '../../core/jobs/shellQuote';
 import { emptyForm, parseEnvLines, type HostToLaunch, type LaunchForm, type LaunchToHost, type PreflightItem, type PreflightSummary } from '../../protocol/launch';
@@ -96,6 +97,7 @@ export function registerLaunchPanel({ extension, log, settings }: FeatureContext
       fallbackGpu: gpus.length ? undefined : defaultGpu(),
       gpuSource: gpus.length ? `probe of ${form.target}` : 'gpu.default setting',
       transformersVersion: probe.transformersVersion ?? (settings.get('script.transformersVersion') || undefined),
+      ...probeTargetFacts(probe, form.target),
     });
     const files = result.findings.map((f) => ({ file: f.file, line: f.range.start.line, character: f.range.start.character }));
     const items: PreflightItem[] = result.findings.map((f, id) => ({

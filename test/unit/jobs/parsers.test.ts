@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -5,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { gpuFactsFrom, gpuQueryFields, parseGpuQueryCsv } from '../../../src/core/gpu/nvidiaSmi';
-import { gpuProbeScript, parseGpuProbe, parseGpuQuery } from '../../../src/core/jobs/gpuProbe';
+import { gpuProbeScript, parseGpuProbe, parseGpuQuery, parseListeningPorts, probeTargetFacts } from '../../../src/core/jobs/gpuProbe';
 import { listeningPorts, pickFreePort } from '../../../src/core/jobs/ports';
 import { JobRegistry } from '../../../src/core/jobs/registry';
 import { envFileText, SecretMasker } from '../../../src/core/jobs/secrets';
@@ -31,6 +33,42 @@ describe('GPU probe on the real nvidia-smi output', () => {
     const none = parseGpuProbe('bash: line 1: nvidia-smi: command not found\n@@ftw-status 127\n@@ftw-transformers\n');
     assert.deepEqual(none.gpus, []);
     assert.match(none.error ?? '', /not installed/);
+  });
+
+  it('reads the target OS and listening ports (ss or netstat) for the platform and port rules', () => {
+    const query = readFileSync(`${smi}/nvidia-smi-query.csv`, 'utf8');
+    const ss = 'LISTEN 0      4096       127.0.0.1:29500      0.0.0.0:*\nLISTEN 0      128           [::]:22            [::]:*\n';
+    const probe = parseGpuProbe(`${query}@@ftw-status 0\n@@ftw-transformers\n5.17.0\n@@ftw-os\nLinux\n@@ftw-ports\n${ss}`);
+    assert.equal(probe.transformersVersion, '5.17.0');
+    assert.equal(probe.gpus.length, 1);
+    assert.equal(probe.os, 'linux');
+    assert.deepEqual(probe.listeningPorts, [22, 29500]);
+    const netstat = 'Active Internet connections (only servers)\nProto Recv-Q Send-Q Local Address           Foreign Address         State\ntcp        0      0 0.0.0.0:6001            0.0.0.0:*               LISTEN\n';
+    assert.deepEqual(parseListeningPorts(netstat), [6001]);
+    assert.deepEqual(probeTargetFacts(probe, 'gpu-box'), {
+      platform: { os: 'linux', cuda: true, source: 'probe of gpu-box' },
+      portsInUse: [
+        { port: 22, by: 'a process listening on gpu-box' },
+        { port: 29500, by: 'a process listening on gpu-box' },
+      ],
+    });
+    // A Mac without nvidia-smi: the OS alone tells bitsandbytes has no CUDA there; no GPU found is not proof of none.
+    const mac = parseGpuProbe('bash: nvidia-smi: command not found\n@@ftw-status 127\n@@ftw-transformers\n@@ftw-os\nDarwin\n@@ftw-ports\n');
+    assert.deepEqual(probeTargetFacts(mac, 'laptop').platform, { os: 'darwin', cuda: undefined, source: 'probe of laptop' });
+  });
+
+  it('the probe script run here by bash finds this OS and a port this test listens on', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const output = execFileSync('bash', ['-c', gpuProbeScript()], { encoding: 'utf8' });
+      const probe = parseGpuProbe(output);
+      assert.equal(probe.os, process.platform);
+      assert.ok(probe.listeningPorts?.includes(port), `port ${port} in ${probe.listeningPorts?.join(',')}`);
+    } finally {
+      server.close();
+    }
   });
 
   it('reads the same GPU facts as the issue-4 parser (one source), and asks the target for transformers', () => {
