@@ -8,10 +8,24 @@ export interface LongTask {
   stacks: { ms: number; stack: string }[];
 }
 
-export function longestTasks(profile: Profiler.Profile, count = 3): LongTask[] {
+/**
+ * The `count` longest tasks; with `involving`, only tasks in which some sample's stack has a frame whose script URL
+ * it accepts (e.g. one extension's bundle: the tasks that extension's code took part in).
+ */
+export function longestTasks(profile: Profiler.Profile, count = 3, involving?: (url: string) => boolean): LongTask[] {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parents = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
+  const involved = new Map<number, boolean>();
+  const isInvolved = (id: number): boolean => {
+    let known = involved.get(id);
+    if (known === undefined) {
+      const parent = parents.get(id);
+      known = involving!(nodes.get(id)!.callFrame.url) || (parent !== undefined && isInvolved(parent));
+      involved.set(id, known);
+    }
+    return known;
+  };
   const stackOf = (id: number) => {
     const frames: string[] = [];
     for (let at: number | undefined = id; at !== undefined && frames.length < 5; at = parents.get(at)) {
@@ -20,7 +34,7 @@ export function longestTasks(profile: Profiler.Profile, count = 3): LongTask[] {
     }
     return frames.join(' < ');
   };
-  const tasks: { start: number; end: number; stacks: Map<string, number> }[] = [];
+  const tasks: { start: number; end: number; stacks: Map<string, number>; involved: boolean }[] = [];
   let current: (typeof tasks)[number] | undefined;
   let time = profile.startTime;
   const samples = profile.samples ?? [];
@@ -32,13 +46,15 @@ export function longestTasks(profile: Profiler.Profile, count = 3): LongTask[] {
       current = undefined;
       continue;
     }
-    if (!current) tasks.push((current = { start: time, end: time, stacks: new Map() }));
+    if (!current) tasks.push((current = { start: time, end: time, stacks: new Map(), involved: false }));
+    if (involving && !current.involved) current.involved = isInvolved(node.id);
     const step = deltas[i + 1] ?? 0; // the sample stands for the time until the next one
     current.end = time + step;
     const stack = stackOf(node.id);
     current.stacks.set(stack, (current.stacks.get(stack) ?? 0) + step);
   }
   return tasks
+    .filter((t) => !involving || t.involved)
     .sort((a, b) => b.end - b.start - (a.end - a.start))
     .slice(0, count)
     .map((t) => ({

@@ -23,4 +23,8 @@ it('longestTasks: runs of non-idle samples, longest first, with their heaviest s
   assert.equal(first!.stacks[0]!.stack, 'parse@ext.js:1 < lint@ext.js:1 < (root)@ext.js:1');
   assert.equal(first!.stacks[0]!.ms, 20);
   assert.equal(second!.ms, 10);
+  // Only the tasks some frame of the given script took part in.
+  profile.nodes[3]!.callFrame = { ...frame('render'), url: 'file:///ours/extension.js' };
+  const ours = longestTasks(profile, 3, (url) => url.includes('/ours/'));
+  assert.deepEqual(ours.map((t) => t.ms), [10]);
 });

@@ -228,6 +228,8 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
       const { profile } = await post<inspector.Profiler.StopReturnType>('Profiler.stop');
       profiler.disconnect();
       const [longest] = longestTasks(profile);
+      const ourBundle = path.join(vscode.extensions.getExtension(extensionId)!.extensionPath, 'dist');
+      const [longestOurs] = longestTasks(profile, 1, (url) => url.includes(ourBundle));
       step('typed without them');
       // Then turn the first role into a fault: the edited document is linted again from its mirror.
       const roleLine = document.getText(new vscode.Range(0, 0, 12, 0)).split('\n').findIndex((l) => l.includes('"role": "user"'));
@@ -245,6 +247,7 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
         maxHostBlockWhileTypingMs: Math.round(typingDriftOursAlone),
         maxHostBlockWhileTypingWithVsCodePassesMs: Math.round(typingDriftWithVsCodePasses),
         longestHostTaskWhileTypingMs: longest?.ms ?? 0,
+        longestHostTaskWithOurCodeWhileTypingMs: longestOurs?.ms ?? 0,
         longestHostTaskStacks: longest?.stacks,
         relintAfterTypingMs: Math.round(relintMs),
       };
