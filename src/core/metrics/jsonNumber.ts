@@ -16,8 +16,8 @@ const powersOfTen = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 const smallestPowerOfFive = -342;
 const largestPowerOfFive = 308;
-/** Upper 64 bits of fast_float's 128-bit 5^q table for q in [-342, 308], as four 16-bit limbs each (highest first). */
-let powerOfFiveLimbs: Uint16Array | undefined;
+/** Upper 64 bits of fast_float's 128-bit 5^q table for q in [-342, 308], as limbs of 16, 24 and 24 bits (highest first). */
+let powerOfFiveLimbs: Int32Array | undefined;
 /** 2^(k - 1075) at index k for k in [1, 2046]: scales a 53-bit integer mantissa to a double of biased exponent k. */
 let powersOfTwo: Float64Array | undefined;
 
@@ -26,7 +26,7 @@ let powersOfTwo: Float64Array | undefined;
  * truncated; for q < 0, floor(2^b / 5^-q) + 1 with b chosen as there. Built once, on the first number that needs it.
  */
 function buildTables(): void {
-  const limbs = new Uint16Array((largestPowerOfFive - smallestPowerOfFive + 1) * 4);
+  const limbs = new Int32Array((largestPowerOfFive - smallestPowerOfFive + 1) * 3);
   const top = 1n << 127n;
   const limit = 1n << 128n;
   const format = (value: bigint, index: number) => {
@@ -34,7 +34,9 @@ function buildTables(): void {
     while (v < top) v <<= 1n;
     while (v >= limit) v >>= 1n;
     const upper = v >> 64n;
-    for (let k = 0; k < 4; k++) limbs[index * 4 + k] = Number((upper >> BigInt(48 - 16 * k)) & 0xffffn);
+    limbs[index * 3] = Number(upper >> 48n);
+    limbs[index * 3 + 1] = Number((upper >> 24n) & 0xffffffn);
+    limbs[index * 3 + 2] = Number(upper & 0xffffffn);
   };
   for (let q = smallestPowerOfFive; q < 0; q++) {
     const power5 = 5n ** BigInt(-q);
@@ -54,9 +56,10 @@ function buildTables(): void {
 }
 
 const two32 = 4294967296;
-const two16 = 65536;
-/** Multiplying by these is dividing by 2^16 and 2^32, exactly (no division, no fmod: this code is hot). */
-const inverse16 = 1 / two16;
+const two24 = 16777216;
+/** Multiplying by these is dividing by 2^24 and 2^32, exactly (no division, no fmod: this code is hot). */
+const inverse24 = 1 / two24;
+const inverse32 = 1 / two32;
 
 /**
  * m * 10^e for m = hi * 2^32 + lo (a 64-bit integer, not 0), or NaN where the algorithm cannot decide (the caller
@@ -75,41 +78,38 @@ export function eiselLemire(hi: number, lo: number, e: number, negative: boolean
     hi = ((hi << lz) | (lo >>> (32 - lz))) >>> 0;
     lo = (lo << lz) >>> 0;
   }
-  const w3 = hi >>> 16;
-  const w2 = hi & 0xffff;
-  const w1 = lo >>> 16;
-  const w0 = lo & 0xffff;
-  const at = (e - smallestPowerOfFive) * 4;
-  const t3 = table[at];
-  const t2 = table[at + 1];
-  const t1 = table[at + 2];
-  const t0 = table[at + 3];
-  // 64 x 64 -> 128 bits in 16-bit columns: each product < 2^32, each column sum < 2^35, all exact in doubles.
+  // 64 x 64 -> 128 bits in limbs of 16, 24 and 24 bits: each product < 2^48, each column sum < 2^50, all exact
+  // in doubles. Bits 0-47 only feed carries; p2, p3, p4, p5 hold bits 48-71, 72-95, 96-119, 120-127.
+  const w2 = hi >>> 16;
+  const w1 = (lo >>> 24) | ((hi & 0xffff) << 8);
+  const w0 = lo & 0xffffff;
+  const at = (e - smallestPowerOfFive) * 3;
+  const t2 = table[at];
+  const t1 = table[at + 1];
+  const t0 = table[at + 2];
   let r = w0 * t0;
-  r = w1 * t0 + w0 * t1 + Math.floor(r * inverse16);
-  r = w2 * t0 + w1 * t1 + w0 * t2 + Math.floor(r * inverse16);
-  r = w3 * t0 + w2 * t1 + w1 * t2 + w0 * t3 + Math.floor(r * inverse16);
-  r = w3 * t1 + w2 * t2 + w1 * t3 + Math.floor(r * inverse16);
-  let carry = Math.floor(r * inverse16);
-  const x4 = r - carry * two16;
-  r = w3 * t2 + w2 * t3 + carry;
-  carry = Math.floor(r * inverse16);
-  const x5 = r - carry * two16;
-  r = w3 * t3 + carry;
-  const x7 = Math.floor(r * inverse16);
-  const x6 = r - x7 * two16;
-  // The upper 64 bits of the product: x7 x6 x5 x4. Its bit 63 or 62 is set (both factors are normalised).
-  const low9 = x4 & 0x1ff;
+  r = w1 * t0 + w0 * t1 + Math.floor(r * inverse24);
+  r = w2 * t0 + w1 * t1 + w0 * t2 + Math.floor(r * inverse24);
+  let carry = Math.floor(r * inverse24);
+  const p2 = r - carry * two24;
+  r = w2 * t1 + w1 * t2 + carry;
+  carry = Math.floor(r * inverse24);
+  const p3 = r - carry * two24;
+  r = w2 * t2 + carry;
+  const p5 = Math.floor(r * inverse24);
+  const p4 = r - p5 * two24;
+  // The upper 64 bits of the product are bits 64-127; bit 127 or 126 is set (both factors are normalised). Its low
+  // 9 bits (64-72) all ones: a carry from the ignored bits may be missing; all zeros: maybe an exact tie.
+  const low9 = (p2 >>> 16) | ((p3 & 1) << 8);
   if (low9 === 0x1ff || low9 === 0) return NaN;
-  const upperBit = x7 >>> 15;
+  const upperBit = p5 >>> 7;
   let exponent = ((217706 * e) >> 16) + 63 + upperBit - lz + 1023;
   // Subnormal or infinite: Number() decides.
   if (exponent <= 0 || exponent >= 0x7ff) return NaN;
-  // The top 54 bits (from bit 63 or 62), halved with round-half-up (ties were excluded above): the top 53 bits
-  // plus the 54th. upper * 2^(22 - upperBit) is the upper word's share, lower >>> (10 + upperBit) the lower's.
-  const upper = x7 * two16 + x6;
-  const lower = x5 * two16 + x4;
-  let mantissa = upperBit ? upper * 2097152 + (lower >>> 11) + ((lower >>> 10) & 1) : upper * 4194304 + (lower >>> 10) + ((lower >>> 9) & 1);
+  // The top 53 bits (from bit 127 or 126), rounded by the next bit (ties were excluded above).
+  let mantissa = upperBit
+    ? p5 * 35184372088832 /* 2^45 */ + p4 * 2097152 /* 2^21 */ + (p3 >>> 3) + ((p3 >>> 2) & 1)
+    : p5 * 70368744177664 /* 2^46 */ + p4 * 4194304 /* 2^22 */ + (p3 >>> 2) + ((p3 >>> 1) & 1);
   if (mantissa === 9007199254740992 /* 2^53 */) {
     mantissa = 4503599627370496; /* 2^52 */
     if (++exponent >= 0x7ff) return NaN;
@@ -143,33 +143,33 @@ export class JsonNumberReader {
     return this.result[0];
   }
 
-  /** `view` is a DataView of the same bytes as `b` (four digits are checked and converted at once). */
+  /**
+   * `view` is a DataView of the same bytes as `b` (four digits are checked and converted at once); bytes[end - 1]
+   * must be a byte that ends a number (the scanner's newline), so the loops need no bound checks of their own.
+   */
   read(b: Uint8Array, view: DataView, i: number, end: number): number {
     const start = i;
-    let negative = false;
-    if (i < end && b[i] === 45 /* - */) {
-      negative = true;
-      i++;
-    }
-    if (i >= end) return -1;
+    const negative = b[i] === 45; /* - */
+    if (negative) i++;
     let c = b[i];
-    // Significant digits: the first 15 in `high` (exact), the next 4 in `low`; more than 19 go to Number().
+    // Significant digits: as many as stay exact below 2^53 in `high` (15 or 16), the rest in `low` (up to 19 in
+    // all; more go to Number()). Four or eight digits at a time while `high` has room for them.
     let high = 0;
     let low = 0;
     let lowScale = 1;
     let digits = 0;
     let exponent = 0;
-    if (c === 48) i++;
+    if (c === 48) c = b[++i];
     else if (c > 48 && c <= 57) {
-      while (digits <= 11 && i + 4 <= end) {
+      while (high < maxBeforeFour && i + 4 <= end) {
         const v = view.getUint32(i, true);
         if (!fourDigits(v)) break;
         high = high * 10000 + fourDigitsValue(v);
         digits += 4;
         i += 4;
       }
-      while (i < end && (c = b[i]) >= 48 && c <= 57) {
-        if (digits < 15) high = high * 10 + (c - 48);
+      while ((c = b[i]) >= 48 && c <= 57) {
+        if (lowScale === 1 && high < maxBeforeOne) high = high * 10 + (c - 48);
         else if (digits < 19) {
           low = low * 10 + (c - 48);
           lowScale *= 10;
@@ -177,28 +177,43 @@ export class JsonNumberReader {
         digits++;
         i++;
       }
+      // A plain integer (steps, counts): exact as it is.
+      if (lowScale === 1 && c !== 46 && c !== 101 && c !== 69) {
+        this.result[0] = negative ? -high : high;
+        return i;
+      }
     } else return -1;
-    if (i < end && b[i] === 46 /* . */) {
-      i++;
-      if (i >= end || (c = b[i]) < 48 || c > 57) return -1;
+    if (c === 46 /* . */) {
+      c = b[++i];
+      if (c < 48 || c > 57) return -1;
+      // Zeros before the first significant digit only move the exponent.
       if (digits === 0) {
-        // Zeros before the first significant digit only move the exponent.
         while (c === 48) {
           exponent--;
-          if (++i >= end) break;
-          c = b[i];
+          c = b[++i];
         }
       }
       const fractionStart = i;
-      while (digits <= 11 && i + 4 <= end) {
-        const v = view.getUint32(i, true);
-        if (!fourDigits(v)) break;
-        high = high * 10000 + fourDigitsValue(v);
-        digits += 4;
-        i += 4;
+      if (lowScale === 1) {
+        if (high < maxBeforeEight && i + 8 <= end) {
+          const v = view.getUint32(i, true);
+          const w = view.getUint32(i + 4, true);
+          if (fourDigits(v) && fourDigits(w)) {
+            high = high * 1e8 + fourDigitsValue(v) * 10000 + fourDigitsValue(w);
+            digits += 8;
+            i += 8;
+          }
+        }
+        while (high < maxBeforeFour && i + 4 <= end) {
+          const v = view.getUint32(i, true);
+          if (!fourDigits(v)) break;
+          high = high * 10000 + fourDigitsValue(v);
+          digits += 4;
+          i += 4;
+        }
       }
-      while (i < end && (c = b[i]) >= 48 && c <= 57) {
-        if (digits < 15) high = high * 10 + (c - 48);
+      while ((c = b[i]) >= 48 && c <= 57) {
+        if (lowScale === 1 && high < maxBeforeOne) high = high * 10 + (c - 48);
         else if (digits < 19) {
           low = low * 10 + (c - 48);
           lowScale *= 10;
@@ -208,20 +223,17 @@ export class JsonNumberReader {
       }
       exponent -= i - fractionStart;
     }
-    if (i < end && ((c = b[i]) === 101 || c === 69) /* e E */) {
-      i++;
-      let exponentNegative = false;
-      if (i < end && ((c = b[i]) === 43 || c === 45)) {
-        exponentNegative = c === 45;
-        i++;
-      }
-      if (i >= end || (c = b[i]) < 48 || c > 57) return -1;
+    if (c === 101 || c === 69 /* e E */) {
+      c = b[++i];
+      const exponentNegative = c === 45;
+      if (c === 43 || c === 45) c = b[++i];
+      if (c < 48 || c > 57) return -1;
       let written = 0;
       do {
         // Beyond 1e6 the result is 0 or Infinity either way; Number() decides.
         if (written < 1e6) written = written * 10 + (c - 48);
-        i++;
-      } while (i < end && (c = b[i]) >= 48 && c <= 57);
+        c = b[++i];
+      } while (c >= 48 && c <= 57);
       exponent += exponentNegative ? -written : written;
     }
     let value = digits > 19 ? NaN : toDouble(negative, high, low, lowScale, digits, exponent);
@@ -231,27 +243,38 @@ export class JsonNumberReader {
   }
 }
 
-/** The double nearest (high * lowScale + low) * 10^exponent, or NaN for Number() to decide. */
+/** `high` may take eight, four or one more digit and stay below 2^53 (exact) while below these. */
+const maxBeforeEight = 90071992;
+const maxBeforeFour = 900719925474;
+const maxBeforeOne = 900719925474099;
+
+/**
+ * The double nearest (high * lowScale + low) * 10^exponent, or NaN for Number() to decide. high < 2^53; low has
+ * log10(lowScale) digits; at most 19 digits in all.
+ */
 function toDouble(negative: boolean, high: number, low: number, lowScale: number, digits: number, exponent: number): number {
   if (digits === 0) return negative ? -0 : 0;
-  if (digits <= 15) {
+  let hi: number;
+  let lo: number;
+  if (lowScale === 1) {
     if (exponent >= -22 && exponent <= 22) {
       const value = exponent < 0 ? high / powersOfTen[-exponent] : high * powersOfTen[exponent];
       return negative ? -value : value;
     }
-    const lo = high >>> 0; // high mod 2^32 (high < 2^50 is an integer)
-    return eiselLemire((high - lo) / two32, lo, exponent, negative);
-  }
-  // 16 to 19 digits: high * lowScale + low as two 32-bit halves (high < 10^15 < 2^50, lowScale <= 10^4).
-  const highLower = high >>> 0;
-  const lowerSum = highLower * lowScale + low;
-  const lo = lowerSum >>> 0;
-  const hi = ((high - highLower) / two32) * lowScale + (lowerSum - lo) / two32;
-  if (hi < 0x200000 && exponent >= -22 && exponent <= 22) {
-    // Below 2^53: still exact as a double.
-    const m = hi * two32 + lo;
-    const value = exponent < 0 ? m / powersOfTen[-exponent] : m * powersOfTen[exponent];
-    return negative ? -value : value;
+    lo = high >>> 0; // high mod 2^32 (an integer below 2^53)
+    hi = (high - lo) * inverse32;
+  } else {
+    // high * lowScale + low as two 32-bit halves (below 10^19 < 2^64).
+    const highLower = high >>> 0;
+    const lowerSum = highLower * lowScale + low;
+    lo = lowerSum >>> 0;
+    hi = (high - highLower) * inverse32 * lowScale + (lowerSum - lo) * inverse32;
+    if (hi < 0x200000 && exponent >= -22 && exponent <= 22) {
+      // Below 2^53: still exact as a double.
+      const m = hi * two32 + lo;
+      const value = exponent < 0 ? m / powersOfTen[-exponent] : m * powersOfTen[exponent];
+      return negative ? -value : value;
+    }
   }
   return eiselLemire(hi, lo, exponent, negative);
 }
@@ -265,12 +288,14 @@ export function latin1(b: Uint8Array, start: number, end: number): string {
 
 /** The reader over a whole string (tests): the number, or undefined where the text is not exactly one JSON number. */
 export function parseJsonNumber(text: string): number | undefined {
-  const bytes = new Uint8Array(text.length);
+  // A newline after the text, as the scanner's lines have.
+  const bytes = new Uint8Array(text.length + 1);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c > 0x7f) return undefined;
     bytes[i] = c;
   }
+  bytes[text.length] = 10;
   const reader = new JsonNumberReader();
-  return reader.read(bytes, new DataView(bytes.buffer), 0, bytes.length) === bytes.length ? reader.value : undefined;
+  return reader.read(bytes, new DataView(bytes.buffer), 0, bytes.length) === text.length ? reader.value : undefined;
 }

@@ -82,7 +82,8 @@ export class JsonlMetricsParser implements StreamParser {
    */
   private lines(bytes: Uint8Array, start: number, offset: number, sink: ScalarSink, out: ParseOutput): number {
     const scanner = this.options.scan === false ? undefined : this.scanner;
-    const end = bytes.length;
+    // Only complete lines are read: every byte looked at lies before a newline, so no loop runs past `end`.
+    const end = bytes.lastIndexOf(10) + 1;
     while (start < end) {
       let newline = scanner ? scanner.scan(bytes, start, end) : -1;
       if (newline >= 0) {
@@ -90,7 +91,6 @@ export class JsonlMetricsParser implements StreamParser {
         this.emit(scanner!, sink);
       } else {
         newline = bytes.indexOf(10, start);
-        if (newline < 0) break;
         this.line++;
         this.parseLine(this.decodeLine(bytes, start, newline, offset + start === 0), sink, out);
       }
@@ -242,10 +242,10 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
-/** JSON whitespace within a line: space, tab, CR (a newline ends the line). */
-function skipSpace(b: Uint8Array, i: number, end: number): number {
+/** JSON whitespace within a line: space, tab, CR (the newline ends the line, and the loop). */
+function skipSpace(b: Uint8Array, i: number): number {
   let c;
-  while (i < end && ((c = b[i]) === 32 || c === 9 || c === 13)) i++;
+  while ((c = b[i]) === 32 || c === 9 || c === 13) i++;
   return i;
 }
 
@@ -296,7 +296,7 @@ export class FlatLineScanner {
 
   /**
    * Scans the line starting at bytes[start]: the index of its newline if it is a flat object (with whitespace
-   * around), else -1 (also when no newline comes before end).
+   * around), else -1. bytes[end - 1] must be a newline: every loop stops at one, which spares bound checks.
    */
   scan(b: Uint8Array, start: number, end: number): number {
     if (b !== this.bytes) {
@@ -314,43 +314,39 @@ export class FlatLineScanner {
       if (n < this.known && this.samePrefix(b, view, i, end, n)) {
         // keys[0..n) are this line's and distinct from keys[n] (see prefixes).
         key = this.keys[n];
-        i = skipSpace(b, i + this.prefixes[n].length, end);
+        i = skipSpace(b, i + this.prefixes[n].length);
       } else {
         const segment = i;
-        i = skipSpace(b, i, end);
-        if (i >= end) return -1;
+        i = skipSpace(b, i);
         c = b[i];
         if (n === 0) {
           if (c !== 123 /* { */) return -1;
-          i = skipSpace(b, i + 1, end);
-          if (i < end && b[i] === 125 /* } */) return this.finish(b, i + 1, end);
-        } else if (c === 125) return this.finish(b, i + 1, end);
-        else if (c === 44 /* , */) i = skipSpace(b, i + 1, end);
+          i = skipSpace(b, i + 1);
+          if (b[i] === 125 /* } */) return this.finish(b, i + 1);
+        } else if (c === 125) return this.finish(b, i + 1);
+        else if (c === 44 /* , */) i = skipSpace(b, i + 1);
         else return -1;
         // "key"
-        if (i >= end || b[i] !== 34) return -1;
+        if (b[i] !== 34) return -1;
         const keyStart = ++i;
         for (;;) {
-          if (i >= end) return -1;
           c = b[i];
           if (c === 34) break;
           if (c === 92 || c >= 0x80 || c < 0x20) return -1;
           i++;
         }
         const keyEnd = i;
-        i = skipSpace(b, i + 1, end);
-        if (i >= end || b[i] !== 58 /* : */) return -1;
-        i = skipSpace(b, i + 1, end);
+        i = skipSpace(b, i + 1);
+        if (b[i] !== 58 /* : */) return -1;
+        i = skipSpace(b, i + 1);
         key = this.newKey(b, keyStart, keyEnd, n, segment, i);
         if (key === undefined) return -1;
       }
-      if (i >= end) return -1;
       c = b[i];
       if (c === 34) {
         const valueStart = ++i;
         let maybeSpecial = false;
         for (;;) {
-          if (i >= end) return -1;
           c = b[i];
           if (c === 34) break;
           if (c === 92 || c >= 0x80 || c < 0x20) return -1;
@@ -363,7 +359,7 @@ export class FlatLineScanner {
         this.stringStarts[n] = valueStart;
         this.stringEnds[n] = i;
         i++;
-      } else if ((c >= 48 && c <= 57) || (c === 45 && !(i + 1 < end && b[i + 1] === 73))) {
+      } else if ((c >= 48 && c <= 57) || (c === 45 && b[i + 1] !== 73)) {
         i = this.number.read(b, view, i, end);
         if (i < 0) return -1;
         this.types[n] = valueNumber;
@@ -392,7 +388,7 @@ export class FlatLineScanner {
       } else return -1;
       this.count = n + 1;
       // Most lines end right after their last value; anything else is the next prefix or the general path.
-      if (i + 1 < end && b[i] === 125 && b[i + 1] === 10) return i + 1;
+      if (b[i] === 125 && b[i + 1] === 10) return i + 1;
     }
   }
 
@@ -408,9 +404,9 @@ export class FlatLineScanner {
   }
 
   /** Only whitespace may follow the closing brace, then the newline. */
-  private finish(b: Uint8Array, i: number, end: number): number {
-    i = skipSpace(b, i, end);
-    return i < end && b[i] === 10 ? i : -1;
+  private finish(b: Uint8Array, i: number): number {
+    i = skipSpace(b, i);
+    return b[i] === 10 ? i : -1;
   }
 
   /**

@@ -215,4 +215,16 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
     // The duplicate keeps its first position with its last value, as JSON.parse does.
     assert.deepEqual(fast.calls.slice(6, 8), [['train/c', 3, 9, NaN], ['train/b', 3, 8, NaN]]);
   });
+
+  it('takes lines with more keys than its first capacity, and shapes that grow and shrink', () => {
+    const wide = (step: number, keys: number) => `{"step": ${step}, ${Array.from({ length: keys }, (_, k) => `"m${k}": ${step + k / 7}`).join(', ')}}`;
+    const lines = [wide(1, 3), wide(2, 40), wide(3, 40), wide(4, 5), wide(5, 70), wide(6, 2)];
+    const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+    const fast = parse(bytes, true, [bytes.length]);
+    const reference = parse(bytes, false, [bytes.length]);
+    assert.equal(reference.calls.length, 3 + 40 + 40 + 5 + 70 + 2);
+    assert.ok(same(fast.calls, reference.calls));
+    const scanner = new FlatLineScanner();
+    for (const line of lines) assert.ok(scans(scanner, line), line.slice(0, 40));
+  });
 });
