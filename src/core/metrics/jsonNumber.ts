@@ -133,21 +133,14 @@ function fourDigitsValue(v: number): number {
 
 /**
  * Reads a JSON number from bytes (what the JSONL scanner does for every value): `read` returns the index after
- * the number, or -1 where the bytes there are not a JSON number; `value` then holds it.
+ * the number, or -1 where the bytes there are not a JSON number, and puts the number in out[at].
  */
 export class JsonNumberReader {
-  /** The last number read (a typed slot: writing it never allocates). */
-  readonly result = new Float64Array(1);
-
-  get value(): number {
-    return this.result[0];
-  }
-
   /**
    * `view` is a DataView of the same bytes as `b` (four digits are checked and converted at once); bytes[end - 1]
    * must be a byte that ends a number (the scanner's newline), so the loops need no bound checks of their own.
    */
-  read(b: Uint8Array, view: DataView, i: number, end: number): number {
+  read(b: Uint8Array, view: DataView, i: number, end: number, out: Float64Array, at: number): number {
     const start = i;
     const negative = b[i] === 45; /* - */
     if (negative) i++;
@@ -179,7 +172,7 @@ export class JsonNumberReader {
       }
       // A plain integer (steps, counts): exact as it is.
       if (lowScale === 1 && c !== 46 && c !== 101 && c !== 69) {
-        this.result[0] = negative ? -high : high;
+        out[at] = negative ? -high : high;
         return i;
       }
     } else return -1;
@@ -238,7 +231,7 @@ export class JsonNumberReader {
     }
     let value = digits > 19 ? NaN : toDouble(negative, high, low, lowScale, digits, exponent);
     if (value !== value) value = Number(latin1(b, start, i));
-    this.result[0] = value;
+    out[at] = value;
     return i;
   }
 }
@@ -296,6 +289,6 @@ export function parseJsonNumber(text: string): number | undefined {
     bytes[i] = c;
   }
   bytes[text.length] = 10;
-  const reader = new JsonNumberReader();
-  return reader.read(bytes, new DataView(bytes.buffer), 0, bytes.length) === text.length ? reader.value : undefined;
+  const out = new Float64Array(1);
+  return new JsonNumberReader().read(bytes, new DataView(bytes.buffer), 0, bytes.length, out, 0) === text.length ? out[0] : undefined;
 }

@@ -309,12 +309,10 @@ export class FlatLineScanner {
     let c = 0;
     for (;;) {
       const n = this.count;
-      let key: string | undefined;
       if (n === this.types.length) this.grow();
       if (n < this.known && this.samePrefix(b, view, i, end, n)) {
-        // keys[0..n) are this line's and distinct from keys[n] (see prefixes).
-        key = this.keys[n];
-        i = skipSpace(b, i + this.prefixes[n].length);
+        // The key is keys[n], and keys[0..n) are this line's and distinct from it (see prefixes).
+        i += this.prefixes[n].length;
       } else {
         const segment = i;
         i = skipSpace(b, i);
@@ -339,8 +337,7 @@ export class FlatLineScanner {
         i = skipSpace(b, i + 1);
         if (b[i] !== 58 /* : */) return -1;
         i = skipSpace(b, i + 1);
-        key = this.newKey(b, keyStart, keyEnd, n, segment, i);
-        if (key === undefined) return -1;
+        if (!this.newKey(b, keyStart, keyEnd, n, segment, i)) return -1;
       }
       c = b[i];
       if (c === 34) {
@@ -360,10 +357,9 @@ export class FlatLineScanner {
         this.stringEnds[n] = i;
         i++;
       } else if ((c >= 48 && c <= 57) || (c === 45 && b[i + 1] !== 73)) {
-        i = this.number.read(b, view, i, end);
+        i = this.number.read(b, view, i, end, this.numbers, n);
         if (i < 0) return -1;
         this.types[n] = valueNumber;
-        this.numbers[n] = this.number.value;
       } else if (c === 110 /* n */ && startsWithWord(b, i, end, 'null')) {
         this.types[n] = valueOther;
         i += 4;
@@ -410,14 +406,14 @@ export class FlatLineScanner {
   }
 
   /**
-   * The key bytes[start..end) at position n, whose prefix is bytes[segment..valueStart); undefined where JSON.parse
+   * Takes the key bytes[start..end) at position n, whose prefix is bytes[segment..valueStart); false where JSON.parse
    * would reorder keys.
    */
-  private newKey(b: Uint8Array, start: number, end: number, n: number, segment: number, valueStart: number): string | undefined {
+  private newKey(b: Uint8Array, start: number, end: number, n: number, segment: number, valueStart: number): boolean {
     const key = latin1(b, start, end);
     // Integer-like keys come first in an object's key order; a repeated key keeps its first position.
-    if (/^(0|[1-9]\d*)$/.test(key) || hasPythonSpecial(key)) return undefined;
-    for (let k = 0; k < n; k++) if (this.keys[k] === key) return undefined;
+    if (/^(0|[1-9]\d*)$/.test(key) || hasPythonSpecial(key)) return false;
+    for (let k = 0; k < n; k++) if (this.keys[k] === key) return false;
     const prefix = new Uint8Array(b.subarray(segment, valueStart));
     const words = new Int32Array(prefix.length >> 2);
     const prefixView = new DataView(prefix.buffer);
@@ -431,7 +427,7 @@ export class FlatLineScanner {
     // Keep keys[0..known) distinct: a later position holding this key is forgotten, with all after it.
     if (n >= this.known) this.known = n + 1;
     else for (let k = n + 1; k < this.known; k++) if (this.keys[k] === key) this.known = k;
-    return key;
+    return true;
   }
 
   private grow(): void {
