@@ -311,8 +311,9 @@ export class FlatLineScanner {
       const n = this.count;
       if (n === this.types.length) this.grow();
       if (n < this.known && this.samePrefix(b, view, i, end, n)) {
-        // The key is keys[n], and keys[0..n) are this line's and distinct from it (see prefixes).
-        i += this.prefixes[n].length;
+        // The key is keys[n], and keys[0..n) are this line's and distinct from it (see prefixes). More spaces
+        // before the value than the prefix has are fine.
+        i = skipSpace(b, i + this.prefixes[n].length);
       } else {
         const segment = i;
         i = skipSpace(b, i);
