@@ -116,10 +116,12 @@ export class JsonlMetricsParser implements StreamParser {
     const keyIds = scan.keyIds;
     const types = scan.types;
     const numbers = scan.numbers;
-    for (let i = 0; i < scan.count; i++) {
+    const { keyIdAt, roleAt, rankAt, tagAt, lineTags, lineValues } = this;
+    const positions = scan.count;
+    for (let i = 0; i < positions; i++) {
       // A position's kind stays while the scanner keeps its key (lines of one log repeat their keys).
-      if (this.keyIdAt[i] !== keyIds[i]) this.classifyAt(i, scan.keys[i], keyIds[i]);
-      const role = this.roleAt[i];
+      if (keyIdAt[i] !== keyIds[i]) this.classifyAt(i, scan.keys[i], keyIds[i]);
+      const role = roleAt[i];
       if (role === roleSkip) continue;
       const type = types[i];
       if (type === valueOther) continue;
@@ -127,24 +129,24 @@ export class JsonlMetricsParser implements StreamParser {
       const value = type === valueString ? parseNumber(scan.stringAt(i)) : numbers[i];
       if (value === undefined) continue;
       if (role === roleStep) {
-        const rank = this.rankAt[i];
+        const rank = rankAt[i];
         if (rank < stepRank && Number.isFinite(value)) {
           step = value;
           stepRank = rank;
         }
       } else if (role === roleTime) {
-        const rank = this.rankAt[i];
+        const rank = rankAt[i];
         if (rank < timeRank && type === valueNumber && Number.isFinite(value)) {
           wallTime = value > 1e11 ? value / 1000 : value;
           timeRank = rank;
         }
       } else {
-        this.lineTags[count] = this.tagAt[i];
-        this.lineValues[count] = value;
+        lineTags[count] = tagAt[i];
+        lineValues[count] = value;
         count++;
       }
     }
-    for (let i = 0; i < count; i++) sink.add(this.lineTags[i], step, this.lineValues[i], wallTime);
+    for (let i = 0; i < count; i++) sink.add(lineTags[i], step, lineValues[i], wallTime);
   }
 
   /** Caches the kind of the key at a scanner position, as numbers (emit runs once per line). */
