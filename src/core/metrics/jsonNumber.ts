@@ -132,28 +132,68 @@ function fourDigitsValue(v: number): number {
 }
 
 /**
- * Reads a JSON number from bytes (what the JSONL scanner does for every value): `read` returns the index after
- * the number, or -1 where the bytes there are not a JSON number, and puts the number in out[at].
+ * Reads the JSON number at bytes[i] (what the JSONL scanner does for every value): returns the index after it and
+ * puts it in out[at], or returns -1 where the bytes there are not a JSON number. `view` is a DataView of the same
+ * bytes (four digits are checked and converted at once); bytes[end - 1] must be a byte that ends a number (the
+ * scanner's newline), so the loops need no bound checks of their own.
  */
-export class JsonNumberReader {
-  /**
-   * `view` is a DataView of the same bytes as `b` (four digits are checked and converted at once); bytes[end - 1]
-   * must be a byte that ends a number (the scanner's newline), so the loops need no bound checks of their own.
-   */
-  read(b: Uint8Array, view: DataView, i: number, end: number, out: Float64Array, at: number): number {
-    const start = i;
-    const negative = b[i] === 45; /* - */
-    if (negative) i++;
-    let c = b[i];
-    // Significant digits: as many as stay exact below 2^53 in `high` (15 or 16), the rest in `low` (up to 19 in
-    // all; more go to Number()). Four or eight digits at a time while `high` has room for them.
-    let high = 0;
-    let low = 0;
-    let lowScale = 1;
-    let digits = 0;
-    let exponent = 0;
-    if (c === 48) c = b[++i];
-    else if (c > 48 && c <= 57) {
+export function readJsonNumber(b: Uint8Array, view: DataView, i: number, end: number, out: Float64Array, at: number): number {
+  const start = i;
+  const negative = b[i] === 45; /* - */
+  if (negative) i++;
+  let c = b[i];
+  // Significant digits: as many as stay exact below 2^53 in `high` (15 or 16), the rest in `low` (up to 19 in
+  // all; more go to Number()). Four or eight digits at a time while `high` has room for them.
+  let high = 0;
+  let low = 0;
+  let lowScale = 1;
+  let digits = 0;
+  let exponent = 0;
+  if (c === 48) c = b[++i];
+  else if (c > 48 && c <= 57) {
+    while (high < maxBeforeFour && i + 4 <= end) {
+      const v = view.getUint32(i, true);
+      if (!fourDigits(v)) break;
+      high = high * 10000 + fourDigitsValue(v);
+      digits += 4;
+      i += 4;
+    }
+    while ((c = b[i]) >= 48 && c <= 57) {
+      if (lowScale === 1 && high < maxBeforeOne) high = high * 10 + (c - 48);
+      else if (digits < 19) {
+        low = low * 10 + (c - 48);
+        lowScale *= 10;
+      }
+      digits++;
+      i++;
+    }
+    // A plain integer (steps, counts): exact as it is.
+    if (lowScale === 1 && c !== 46 && c !== 101 && c !== 69) {
+      out[at] = negative ? -high : high;
+      return i;
+    }
+  } else return -1;
+  if (c === 46 /* . */) {
+    c = b[++i];
+    if (c < 48 || c > 57) return -1;
+    // Zeros before the first significant digit only move the exponent.
+    if (digits === 0) {
+      while (c === 48) {
+        exponent--;
+        c = b[++i];
+      }
+    }
+    const fractionStart = i;
+    if (lowScale === 1) {
+      if (high < maxBeforeEight && i + 8 <= end) {
+        const v = view.getUint32(i, true);
+        const w = view.getUint32(i + 4, true);
+        if (fourDigits(v) && fourDigits(w)) {
+          high = high * 1e8 + fourDigitsValue(v) * 10000 + fourDigitsValue(w);
+          digits += 8;
+          i += 8;
+        }
+      }
       while (high < maxBeforeFour && i + 4 <= end) {
         const v = view.getUint32(i, true);
         if (!fourDigits(v)) break;
@@ -161,79 +201,35 @@ export class JsonNumberReader {
         digits += 4;
         i += 4;
       }
-      while ((c = b[i]) >= 48 && c <= 57) {
-        if (lowScale === 1 && high < maxBeforeOne) high = high * 10 + (c - 48);
-        else if (digits < 19) {
-          low = low * 10 + (c - 48);
-          lowScale *= 10;
-        }
-        digits++;
-        i++;
-      }
-      // A plain integer (steps, counts): exact as it is.
-      if (lowScale === 1 && c !== 46 && c !== 101 && c !== 69) {
-        out[at] = negative ? -high : high;
-        return i;
-      }
-    } else return -1;
-    if (c === 46 /* . */) {
-      c = b[++i];
-      if (c < 48 || c > 57) return -1;
-      // Zeros before the first significant digit only move the exponent.
-      if (digits === 0) {
-        while (c === 48) {
-          exponent--;
-          c = b[++i];
-        }
-      }
-      const fractionStart = i;
-      if (lowScale === 1) {
-        if (high < maxBeforeEight && i + 8 <= end) {
-          const v = view.getUint32(i, true);
-          const w = view.getUint32(i + 4, true);
-          if (fourDigits(v) && fourDigits(w)) {
-            high = high * 1e8 + fourDigitsValue(v) * 10000 + fourDigitsValue(w);
-            digits += 8;
-            i += 8;
-          }
-        }
-        while (high < maxBeforeFour && i + 4 <= end) {
-          const v = view.getUint32(i, true);
-          if (!fourDigits(v)) break;
-          high = high * 10000 + fourDigitsValue(v);
-          digits += 4;
-          i += 4;
-        }
-      }
-      while ((c = b[i]) >= 48 && c <= 57) {
-        if (lowScale === 1 && high < maxBeforeOne) high = high * 10 + (c - 48);
-        else if (digits < 19) {
-          low = low * 10 + (c - 48);
-          lowScale *= 10;
-        }
-        digits++;
-        i++;
-      }
-      exponent -= i - fractionStart;
     }
-    if (c === 101 || c === 69 /* e E */) {
-      c = b[++i];
-      const exponentNegative = c === 45;
-      if (c === 43 || c === 45) c = b[++i];
-      if (c < 48 || c > 57) return -1;
-      let written = 0;
-      do {
-        // Beyond 1e6 the result is 0 or Infinity either way; Number() decides.
-        if (written < 1e6) written = written * 10 + (c - 48);
-        c = b[++i];
-      } while (c >= 48 && c <= 57);
-      exponent += exponentNegative ? -written : written;
+    while ((c = b[i]) >= 48 && c <= 57) {
+      if (lowScale === 1 && high < maxBeforeOne) high = high * 10 + (c - 48);
+      else if (digits < 19) {
+        low = low * 10 + (c - 48);
+        lowScale *= 10;
+      }
+      digits++;
+      i++;
     }
-    let value = digits > 19 ? NaN : toDouble(negative, high, low, lowScale, digits, exponent);
-    if (value !== value) value = Number(latin1(b, start, i));
-    out[at] = value;
-    return i;
+    exponent -= i - fractionStart;
   }
+  if (c === 101 || c === 69 /* e E */) {
+    c = b[++i];
+    const exponentNegative = c === 45;
+    if (c === 43 || c === 45) c = b[++i];
+    if (c < 48 || c > 57) return -1;
+    let written = 0;
+    do {
+      // Beyond 1e6 the result is 0 or Infinity either way; Number() decides.
+      if (written < 1e6) written = written * 10 + (c - 48);
+      c = b[++i];
+    } while (c >= 48 && c <= 57);
+    exponent += exponentNegative ? -written : written;
+  }
+  let value = digits > 19 ? NaN : toDouble(negative, high, low, lowScale, digits, exponent);
+  if (value !== value) value = Number(latin1(b, start, i));
+  out[at] = value;
+  return i;
 }
 
 /** `high` may take eight, four or one more digit and stay below 2^53 (exact) while below these. */
@@ -290,5 +286,5 @@ export function parseJsonNumber(text: string): number | undefined {
   }
   bytes[text.length] = 10;
   const out = new Float64Array(1);
-  return new JsonNumberReader().read(bytes, new DataView(bytes.buffer), 0, bytes.length, out, 0) === text.length ? out[0] : undefined;
+  return readJsonNumber(bytes, new DataView(bytes.buffer), 0, bytes.length, out, 0) === text.length ? out[0] : undefined;
 }

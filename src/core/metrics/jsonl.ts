@@ -1,5 +1,5 @@
 import { hfTag, nonMetricKeys, parseNumber } from './tags';
-import { JsonNumberReader, latin1 } from './jsonNumber';
+import { latin1, readJsonNumber } from './jsonNumber';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
 /** LLaMA-Factory's names for what the Trainer calls `learning_rate`. */
@@ -263,7 +263,7 @@ function startsWithWord(b: Uint8Array, i: number, end: number, word: string): bo
  * from its bytes, without JSON.parse: keys without escapes, values that are numbers, strings without escapes,
  * null/true/false or Python's bare NaN/Infinity. Anything else (nesting, escapes, non-ASCII, duplicate or
  * integer-like keys, whose order JSON.parse changes, or invalid JSON) makes scan() return -1, and the caller uses
- * JSON.parse. Numbers are read by JsonNumberReader, to the same double as JSON.parse.
+ * JSON.parse. Numbers are read by readJsonNumber, to the same double as JSON.parse.
  *
  * Lines of one log repeat their keys and spacing: the bytes between two values (`, "loss": `) are kept per
  * position and compared four at a time; only a line that differs there is scanned byte by byte.
@@ -289,7 +289,6 @@ export class FlatLineScanner {
   private nextKeyId = 0;
   private bytes: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(this.bytes.buffer);
-  private readonly number = new JsonNumberReader();
 
   /** The string value at position n of the last scanned line (valid until its bytes change). */
   stringAt(n: number): string {
@@ -360,7 +359,7 @@ export class FlatLineScanner {
         this.stringEnds[n] = i;
         i++;
       } else if ((c >= 48 && c <= 57) || (c === 45 && b[i + 1] !== 73)) {
-        i = this.number.read(b, view, i, end, this.numbers, n);
+        i = readJsonNumber(b, view, i, end, this.numbers, n);
         if (i < 0) return -1;
         this.types[n] = valueNumber;
       } else if (c === 110 /* n */ && startsWithWord(b, i, end, 'null')) {
