@@ -4,6 +4,7 @@
 //   2. TensorBoard smoothing and min/max downsampling of 1,000,000 points
 //   3. time to first render of 1,000,000 points in the curves webview (headless Chromium, the real bundle)
 //   4. latency from an appended log line to the point drawn (reader refresh + webview redraw)
+// `--parse-only` runs part 1 alone (no Chromium); with no flag every part runs.
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PbfWriter } from 'pbf';
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
   // 1. Parse throughput against fs.readFileSync of the same file.
   throughput('TensorBoard event file', eventFile, () => new TfEventsParser(eventFile));
   throughput('JSONL', jsonlFile, () => new JsonlMetricsParser(jsonlFile));
+  if (process.argv.includes('--parse-only')) return;
   {
     const t = process.hrtime.bigint();
     const reader = new RunReader(eventFile);

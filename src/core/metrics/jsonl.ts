@@ -1,4 +1,5 @@
 import { hfTag, nonMetricKeys, parseNumber } from './tags';
+import { latin1, readJsonNumber } from './jsonNumber';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
 /** LLaMA-Factory's names for what the Trainer calls `learning_rate`. */
@@ -22,8 +23,11 @@ export class JsonlMetricsParser implements StreamParser {
   private readonly lineTags: string[] = [];
   private readonly lineValues: number[] = [];
   private readonly scanner = new FlatLineScanner();
-  private readonly kindAt: KeyKind[] = [];
-  private readonly kindKeyAt: string[] = [];
+  /** Per scanner position: the key id it was classified for, and the kind as role, rank and tag. */
+  private readonly keyIdAt: number[] = [];
+  private readonly roleAt: number[] = [];
+  private readonly rankAt: number[] = [];
+  private readonly tagAt: string[] = [];
   private readonly fallbackDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   /** `options.scan: false` sends every line through JSON.parse (the reference the scanner is tested against). */
@@ -32,30 +36,28 @@ export class JsonlMetricsParser implements StreamParser {
     private readonly options: { scan?: boolean } = {},
   ) {}
 
-  push(chunk: Uint8Array, sink: ScalarSink): ParseOutput {
+  push(input: Uint8Array, sink: ScalarSink): ParseOutput {
     const out: ParseOutput = { warnings: [] };
-    let bytes = chunk;
-    let base = this.consumed;
-    if (this.carry) {
-      bytes = new Uint8Array(this.carry.length + chunk.length);
-      bytes.set(this.carry, 0);
-      bytes.set(chunk, this.carry.length);
-      this.carry = undefined;
-    }
-    // One char per byte: offsets in the text are byte offsets; the scanner rejects any char >= 0x80.
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+    // A plain Uint8Array view, Buffer or not: the scanner's code then sees one kind of array (and stays optimised).
+    const chunk = new Uint8Array(input.buffer, input.byteOffset, input.length);
     let start = 0;
-    let newline: number;
-    while ((newline = text.indexOf('\n', start)) >= 0) {
-      this.line++;
-      this.lineBytes(bytes, text, start, newline, base + start === 0, sink, out);
+    if (this.carry) {
+      // Only the line cut by the previous read is joined; the rest of the chunk is read where it lies.
+      const carry = this.carry;
+      const newline = chunk.indexOf(10);
+      this.carry = concat(carry, newline < 0 ? chunk : chunk.subarray(0, newline + 1));
+      if (newline < 0) return out;
+      this.lines(this.carry, 0, this.consumed, sink, out);
+      this.carry = undefined;
+      this.consumed += carry.length + newline + 1;
       start = newline + 1;
     }
-    base += start;
-    this.consumed = base;
+    const chunkOffset = this.consumed - start;
+    const done = this.lines(chunk, start, chunkOffset, sink, out);
+    this.consumed = chunkOffset + done;
     // The carry must be a copy: the caller reuses its read buffer, and Buffer#slice (unlike Uint8Array#slice)
     // returns a view into it.
-    if (start < bytes.length) this.carry = new Uint8Array(bytes.subarray(start));
+    if (done < chunk.length) this.carry = new Uint8Array(chunk.subarray(done));
     return out;
   }
 
@@ -64,21 +66,37 @@ export class JsonlMetricsParser implements StreamParser {
     const rest = this.carry;
     this.carry = undefined;
     if (rest && this.decodeLine(rest, 0, rest.length, this.consumed === 0).trim()) {
-      this.line++;
-      this.lineBytes(rest, Buffer.from(rest.buffer, rest.byteOffset, rest.length).toString('latin1'), 0, rest.length, this.consumed === 0, sink, out);
+      // The last line, ended as if its newline had come.
+      const line = new Uint8Array(rest.length + 1);
+      line.set(rest);
+      line[rest.length] = 10;
+      this.lines(line, 0, this.consumed, sink, out);
     }
     this.consumed += rest?.length ?? 0;
     return out;
   }
 
-  /** One line of bytes: the flat shapes are scanned in place; anything else is decoded and goes through JSON.parse. */
-  private lineBytes(bytes: Uint8Array, text: string, start: number, end: number, atFileStart: boolean, sink: ScalarSink, out: ParseOutput): void {
-    const scan = this.scanner;
-    if (this.options.scan !== false && scan.scan(text, start, end)) {
-      this.emit(scan, sink);
-      return;
+  /**
+   * The complete lines of bytes[start..]: flat ones scanned in place, anything else decoded for JSON.parse.
+   * Returns where the first incomplete line starts (bytes.length if none). `offset` is bytes[0]'s file offset.
+   */
+  private lines(bytes: Uint8Array, start: number, offset: number, sink: ScalarSink, out: ParseOutput): number {
+    const scanner = this.options.scan === false ? undefined : this.scanner;
+    // Only complete lines are read: every byte looked at lies before a newline, so no loop runs past `end`.
+    const end = bytes.lastIndexOf(10) + 1;
+    while (start < end) {
+      let newline = scanner ? scanner.scan(bytes, start, end) : -1;
+      if (newline >= 0) {
+        this.line++;
+        this.emit(scanner!, sink);
+      } else {
+        newline = bytes.indexOf(10, start);
+        this.line++;
+        this.parseLine(this.decodeLine(bytes, start, newline, offset + start === 0), sink, out);
+      }
+      start = newline + 1;
     }
-    this.parseLine(this.decodeLine(bytes, start, end, atFileStart), sink, out);
+    return start;
   }
 
   private decodeLine(bytes: Uint8Array, start: number, end: number, atFileStart: boolean): string {
@@ -95,41 +113,53 @@ export class JsonlMetricsParser implements StreamParser {
     let wallTime = NaN;
     let timeRank = Infinity;
     let count = 0;
-    for (let i = 0; i < scan.count; i++) {
-      // The scanner reuses a position's key string while lines repeat it: so is its kind.
-      let kind = this.kindAt[i];
-      const key = scan.keys[i];
-      if (this.kindKeyAt[i] !== key) {
-        let known = this.kinds.get(key);
-        if (known === undefined) {
-          known = classifyKey(key);
-          this.kinds.set(key, known);
-        }
-        kind = this.kindAt[i] = known;
-        this.kindKeyAt[i] = key;
-      }
-      if (kind.role === 'skip') continue;
-      const type = scan.types[i];
+    const keyIds = scan.keyIds;
+    const types = scan.types;
+    const numbers = scan.numbers;
+    const { keyIdAt, roleAt, rankAt, tagAt, lineTags, lineValues } = this;
+    const positions = scan.count;
+    for (let i = 0; i < positions; i++) {
+      // A position's kind stays while the scanner keeps its key (lines of one log repeat their keys).
+      if (keyIdAt[i] !== keyIds[i]) this.classifyAt(i, scan.keys[i], keyIds[i]);
+      const role = roleAt[i];
+      if (role === roleSkip) continue;
+      const type = types[i];
       if (type === valueOther) continue;
-      const value = type === valueNumber ? scan.numbers[i] : parseNumber(scan.strings[i]);
+      // Strings are decoded only here, for keys that are not skipped.
+      const value = type === valueString ? parseNumber(scan.stringAt(i)) : numbers[i];
       if (value === undefined) continue;
-      if (kind.role === 'step') {
-        if (kind.rank < stepRank && Number.isFinite(value)) {
+      if (role === roleStep) {
+        const rank = rankAt[i];
+        if (rank < stepRank && Number.isFinite(value)) {
           step = value;
-          stepRank = kind.rank;
+          stepRank = rank;
         }
-      } else if (kind.role === 'time') {
-        if (kind.rank < timeRank && type === valueNumber && Number.isFinite(value)) {
+      } else if (role === roleTime) {
+        const rank = rankAt[i];
+        if (rank < timeRank && type === valueNumber && Number.isFinite(value)) {
           wallTime = value > 1e11 ? value / 1000 : value;
-          timeRank = kind.rank;
+          timeRank = rank;
         }
       } else {
-        this.lineTags[count] = kind.tag;
-        this.lineValues[count] = value;
+        lineTags[count] = tagAt[i];
+        lineValues[count] = value;
         count++;
       }
     }
-    for (let i = 0; i < count; i++) sink.add(this.lineTags[i], step, this.lineValues[i], wallTime);
+    for (let i = 0; i < count; i++) sink.add(lineTags[i], step, lineValues[i], wallTime);
+  }
+
+  /** Caches the kind of the key at a scanner position, as numbers (emit runs once per line). */
+  private classifyAt(i: number, key: string, keyId: number): void {
+    let kind = this.kinds.get(key);
+    if (kind === undefined) {
+      kind = classifyKey(key);
+      this.kinds.set(key, kind);
+    }
+    this.keyIdAt[i] = keyId;
+    this.roleAt[i] = kind.role === 'step' ? roleStep : kind.role === 'time' ? roleTime : kind.role === 'skip' ? roleSkip : roleMetric;
+    this.rankAt[i] = kind.role === 'step' || kind.role === 'time' ? kind.rank : 0;
+    this.tagAt[i] = kind.role === 'metric' ? kind.tag : '';
   }
 
   private parseLine(line: string, sink: ScalarSink, out: ParseOutput): void {
@@ -191,203 +221,230 @@ function classifyKey(key: string): KeyKind {
   return { role: 'metric', tag: hfTag(aliases[key] ?? key) };
 }
 
-/** A JSON number value. */
+const roleMetric = 0;
+const roleStep = 1;
+const roleTime = 2;
+const roleSkip = 3;
+
+/** A JSON number: `numbers` holds it. */
 const valueNumber = 0;
-/** A string value, or a bare NaN/Infinity/-Infinity as Python's json writes them (parseLine quotes those). */
+/** A string value: `stringAt` decodes it. */
 const valueString = 1;
 /** null, true or false: never a metric. */
 const valueOther = 2;
-
-const isSpace = (b: number) => b === 32 || b === 9 || b === 13 || b === 10;
-const isDigit = (b: number) => b >= 48 && b <= 57;
+/** Python's bare NaN, Infinity or -Infinity (parseLine quotes those, so they count as strings, not JSON numbers). */
+const valueBare = 3;
 
 const hasPythonSpecial = (text: string) => text.includes('NaN') || text.includes('Infinity');
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a, 0);
+  joined.set(b, a.length);
+  return joined;
+}
+
+/** JSON whitespace within a line: space, tab, CR (the newline ends the line, and the loop). */
+function skipSpace(b: Uint8Array, i: number): number {
+  let c;
+  while ((c = b[i]) === 32 || c === 9 || c === 13) i++;
+  return i;
+}
+
+/** Whether bytes[i..] starts with the ASCII word (within end). */
+function startsWithWord(b: Uint8Array, i: number, end: number, word: string): boolean {
+  if (i + word.length > end) return false;
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
 
 /**
- * Scans one line that is a flat JSON object — `{"step": 12, "loss": 1.5, "lr": "1e-4", "x": null}` — without
- * JSON.parse: keys without escapes, values that are numbers, strings without escapes, null/true/false or
- * Python's bare NaN/Infinity. Anything else (nesting, escapes, non-ASCII, duplicate or integer-like keys, whose
- * order JSON.parse changes, or invalid JSON) makes scan() return false, and the caller uses JSON.parse. Numbers are
- * converted with Number() on exactly the JSON number text (integers up to 15 digits are summed, which is exact).
+ * Scans one line that is a flat JSON object — `{"step": 12, "loss": 1.5, "lr": "1e-4", "x": null}` — straight
+ * from its bytes, without JSON.parse: keys without escapes, values that are numbers, strings without escapes,
+ * null/true/false or Python's bare NaN/Infinity. Anything else (nesting, escapes, non-ASCII, duplicate or
+ * integer-like keys, whose order JSON.parse changes, or invalid JSON) makes scan() return -1, and the caller uses
+ * JSON.parse. Numbers are read by readJsonNumber, to the same double as JSON.parse.
+ *
+ * Lines of one log repeat their keys and spacing: the bytes between two values (`, "loss": `) are kept per
+ * position and compared four at a time; only a line that differs there is scanned byte by byte.
  */
 export class FlatLineScanner {
   count = 0;
   readonly keys: string[] = [];
-  readonly types: number[] = [];
-  readonly numbers: number[] = [];
-  readonly strings: string[] = [];
-  /** Positions of `keys` holding a key of an earlier line (lines of one log repeat their keys: no new strings). */
+  /** A new id whenever a position gets a key (so callers can cache per position what they derive from it). */
+  readonly keyIds: number[] = [];
+  types = new Uint8Array(16);
+  numbers = new Float64Array(16);
+  private stringStarts = new Int32Array(16);
+  private stringEnds = new Int32Array(16);
+  /**
+   * Per position n < known: the bytes from the end of value n - 1 (or the line start) to the start of value n as
+   * an earlier line had them with the key keys[n] (`{"step": `, `, "loss": `), copied (the read buffer is reused).
+   * keys[0..known) are distinct, so a line whose prefixes all match has no repeated key.
+   */
+  private readonly prefixes: Uint8Array[] = [];
+  /** The same bytes as little-endian 32-bit words (a last length % 4 bytes only in prefixes). */
+  private readonly prefixWords: Int32Array[] = [];
   private known = 0;
+  private nextKeyId = 0;
+  private bytes: Uint8Array = new Uint8Array(0);
+  private view: DataView = new DataView(this.bytes.buffer);
 
-  scan(t: string, start: number, end: number): boolean {
-    let i = start;
-    while (i < end && isSpace(t.charCodeAt(i))) i++;
-    if (i >= end || t.charCodeAt(i) !== 123 /* { */) return false;
-    i++;
+  /** The string value at position n of the last scanned line (valid until its bytes change). */
+  stringAt(n: number): string {
+    return latin1(this.bytes, this.stringStarts[n], this.stringEnds[n]);
+  }
+
+  /**
+   * Scans the line starting at bytes[start]: the index of its newline if it is a flat object (with whitespace
+   * around), else -1. bytes[end - 1] must be a newline: every loop stops at one, which spares bound checks.
+   */
+  scan(b: Uint8Array, start: number, end: number): number {
+    if (b !== this.bytes) {
+      this.bytes = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    const view = this.view;
     this.count = 0;
-    while (i < end && isSpace(t.charCodeAt(i))) i++;
-    if (t.charCodeAt(i) === 125 /* } */) return this.finish(t, i + 1, end);
+    let i = start;
+    let c = 0;
     for (;;) {
-      // "key"
-      if (t.charCodeAt(i) !== 34) return false;
-      const keyStart = ++i;
       const n = this.count;
-      let key: string | undefined;
-      const previous = this.keys[n];
-      // Lines of one log repeat their keys: a match with the previous line's key at this position skips the scan.
-      if (n < this.known && t.startsWith(previous, keyStart) && t.charCodeAt(keyStart + previous.length) === 34 && keyStart + previous.length < end) {
-        key = previous;
-        i = keyStart + previous.length + 1;
-        for (let k = 0; k < n; k++) if (this.keys[k] === key) return false;
+      if (n === this.types.length) this.grow();
+      if (n < this.known && this.samePrefix(b, view, i, end, n)) {
+        // The key is keys[n], and keys[0..n) are this line's and distinct from it (see prefixes). More spaces
+        // before the value than the prefix has are fine.
+        i = skipSpace(b, i + this.prefixes[n].length);
       } else {
+        const segment = i;
+        i = skipSpace(b, i);
+        c = b[i];
+        if (n === 0) {
+          if (c !== 123 /* { */) return -1;
+          i = skipSpace(b, i + 1);
+          if (b[i] === 125 /* } */) return this.finish(b, i + 1);
+        } else if (c === 125) return this.finish(b, i + 1);
+        else if (c === 44 /* , */) i = skipSpace(b, i + 1);
+        else return -1;
+        // "key"
+        if (b[i] !== 34) return -1;
+        const keyStart = ++i;
         for (;;) {
-          if (i >= end) return false;
-          const c = t.charCodeAt(i);
+          c = b[i];
           if (c === 34) break;
-          if (c === 92 || c >= 0x80 || c < 0x20) return false;
+          if (c === 92 || c >= 0x80 || c < 0x20) return -1;
           i++;
         }
-        key = this.key(t, keyStart, i, n);
-        i++;
-        if (key === undefined) return false;
+        const keyEnd = i;
+        i = skipSpace(b, i + 1);
+        if (b[i] !== 58 /* : */) return -1;
+        i = skipSpace(b, i + 1);
+        if (!this.newKey(b, keyStart, keyEnd, n, segment, i)) return -1;
       }
-      while (i < end && isSpace(t.charCodeAt(i))) i++;
-      if (t.charCodeAt(i) !== 58 /* : */) return false;
-      i++;
-      while (i < end && isSpace(t.charCodeAt(i))) i++;
-      if (i >= end) return false;
-      const c = t.charCodeAt(i);
+      c = b[i];
       if (c === 34) {
         const valueStart = ++i;
+        let maybeSpecial = false;
         for (;;) {
-          if (i >= end) return false;
-          const ch = t.charCodeAt(i);
-          if (ch === 34) break;
-          if (ch === 92 || ch >= 0x80 || ch < 0x20) return false;
+          c = b[i];
+          if (c === 34) break;
+          if (c === 92 || c >= 0x80 || c < 0x20) return -1;
+          if (c === 78 || c === 73) maybeSpecial = true;
           i++;
         }
-        const text = t.slice(valueStart, i);
         // parseLine quotes bare NaN/Infinity with a regex that also reaches into strings: those lines go its way.
-        if (hasPythonSpecial(text)) return false;
+        if (maybeSpecial && hasPythonSpecial(latin1(b, valueStart, i))) return -1;
         this.types[n] = valueString;
-        this.strings[n] = text;
+        this.stringStarts[n] = valueStart;
+        this.stringEnds[n] = i;
         i++;
-      } else if (c === 45 /* - */ || isDigit(c)) {
-        const numberStart = i;
-        let negative = false;
-        if (c === 45) {
-          negative = true;
-          i++;
-          // -Infinity, bare
-          if (t.charCodeAt(i) === 73 /* I */) {
-            if (!this.word(t, i, end, 'Infinity')) return false;
-            i += 8;
-            this.types[n] = valueString;
-            this.strings[n] = '-Infinity';
-            if (!this.valueEnds(t, i, end)) return false;
-            this.count = n + 1;
-            i = this.afterValue;
-            if (this.done) return this.finish(t, i, end);
-            continue;
-          }
-        }
-        if (!isDigit(t.charCodeAt(i))) return false;
-        let integer = 0;
-        let digits = 0;
-        if (t.charCodeAt(i) === 48) {
-          i++;
-          digits = 1;
-        } else {
-          while (i < end && isDigit(t.charCodeAt(i))) {
-            integer = integer * 10 + (t.charCodeAt(i) - 48);
-            digits++;
-            i++;
-          }
-        }
-        let simple = true;
-        if (t.charCodeAt(i) === 46 /* . */) {
-          simple = false;
-          i++;
-          if (!isDigit(t.charCodeAt(i))) return false;
-          while (i < end && isDigit(t.charCodeAt(i))) i++;
-        }
-        if (t.charCodeAt(i) === 101 || t.charCodeAt(i) === 69 /* e E */) {
-          simple = false;
-          i++;
-          if (t.charCodeAt(i) === 43 || t.charCodeAt(i) === 45) i++;
-          if (!isDigit(t.charCodeAt(i))) return false;
-          while (i < end && isDigit(t.charCodeAt(i))) i++;
-        }
+      } else if ((c >= 48 && c <= 57) || (c === 45 && b[i + 1] !== 73)) {
+        i = readJsonNumber(b, view, i, end, this.numbers, n);
+        if (i < 0) return -1;
         this.types[n] = valueNumber;
-        this.numbers[n] = simple && digits <= 15 ? (negative ? -integer : integer) : Number(t.slice(numberStart, i));
-      } else if (c === 110 /* n */ && this.word(t, i, end, 'null')) {
+      } else if (c === 110 /* n */ && startsWithWord(b, i, end, 'null')) {
         this.types[n] = valueOther;
         i += 4;
-      } else if (c === 116 /* t */ && this.word(t, i, end, 'true')) {
+      } else if (c === 116 /* t */ && startsWithWord(b, i, end, 'true')) {
         this.types[n] = valueOther;
         i += 4;
-      } else if (c === 102 /* f */ && this.word(t, i, end, 'false')) {
+      } else if (c === 102 /* f */ && startsWithWord(b, i, end, 'false')) {
         this.types[n] = valueOther;
         i += 5;
-      } else if (c === 78 /* N */ && this.word(t, i, end, 'NaN')) {
-        this.types[n] = valueString;
-        this.strings[n] = 'NaN';
+      } else if (c === 78 /* N */ && startsWithWord(b, i, end, 'NaN')) {
+        this.types[n] = valueBare;
+        this.numbers[n] = NaN;
         i += 3;
-      } else if (c === 73 /* I */ && this.word(t, i, end, 'Infinity')) {
-        this.types[n] = valueString;
-        this.strings[n] = 'Infinity';
+      } else if (c === 73 /* I */ && startsWithWord(b, i, end, 'Infinity')) {
+        this.types[n] = valueBare;
+        this.numbers[n] = Infinity;
         i += 8;
-      } else return false;
-      if (!this.valueEnds(t, i, end)) return false;
+      } else if (c === 45 /* - */ && startsWithWord(b, i, end, '-Infinity')) {
+        this.types[n] = valueBare;
+        this.numbers[n] = -Infinity;
+        i += 9;
+      } else return -1;
       this.count = n + 1;
-      i = this.afterValue;
-      if (this.done) return this.finish(t, i, end);
+      // Most lines end right after their last value; anything else is the next prefix or the general path.
+      if (b[i] === 125 && b[i + 1] === 10) return i + 1;
     }
   }
 
-  private afterValue = 0;
-  private done = false;
-
-  /** After a value: `,` and the next key, or `}`. */
-  private valueEnds(t: string, i: number, end: number): boolean {
-    while (i < end && isSpace(t.charCodeAt(i))) i++;
-    if (t.charCodeAt(i) === 44 /* , */) {
-      i++;
-      while (i < end && isSpace(t.charCodeAt(i))) i++;
-      this.afterValue = i;
-      this.done = false;
-      return i < end;
-    }
-    if (t.charCodeAt(i) === 125 /* } */) {
-      this.afterValue = i + 1;
-      this.done = true;
-      return true;
-    }
-    return false;
-  }
-
-  /** Only whitespace may follow the closing brace. */
-  private finish(t: string, i: number, end: number): boolean {
-    while (i < end && isSpace(t.charCodeAt(i))) i++;
-    return i === end;
-  }
-
-  private word(t: string, i: number, end: number, word: string): boolean {
-    if (i + word.length > end) return false;
-    for (let k = 0; k < word.length; k++) if (t.charCodeAt(i + k) !== word.charCodeAt(k)) return false;
+  /** Whether bytes[i..] repeat position n's prefix. */
+  private samePrefix(b: Uint8Array, view: DataView, i: number, end: number, n: number): boolean {
+    const prefix = this.prefixes[n];
+    const length = prefix.length;
+    if (i + length > end) return false;
+    const words = this.prefixWords[n];
+    for (let k = 0; k < words.length; k++) if (view.getInt32(i + 4 * k, true) !== words[k]) return false;
+    for (let k = words.length * 4; k < length; k++) if (b[i + k] !== prefix[k]) return false;
     return true;
   }
 
-  /** A key not seen at this position on the previous line; undefined where JSON.parse would reorder keys. */
-  private key(t: string, start: number, end: number, n: number): string | undefined {
-    const key = t.slice(start, end);
-    // Integer-like keys come first in an object's key order; a repeated key keeps its first position.
-    if (/^(0|[1-9]\d*)$/.test(key) || hasPythonSpecial(key)) return undefined;
-    for (let k = 0; k < n; k++) if (this.keys[k] === key) return undefined;
-    this.keys[n] = key;
-    if (n >= this.known) this.known = n + 1;
-    return key;
+  /** Only whitespace may follow the closing brace, then the newline. */
+  private finish(b: Uint8Array, i: number): number {
+    i = skipSpace(b, i);
+    return b[i] === 10 ? i : -1;
   }
 
+  /**
+   * Takes the key bytes[start..end) at position n, whose prefix is bytes[segment..valueStart); false where JSON.parse
+   * would reorder keys.
+   */
+  private newKey(b: Uint8Array, start: number, end: number, n: number, segment: number, valueStart: number): boolean {
+    const key = latin1(b, start, end);
+    // Integer-like keys come first in an object's key order; a repeated key keeps its first position.
+    if (/^(0|[1-9]\d*)$/.test(key) || hasPythonSpecial(key)) return false;
+    for (let k = 0; k < n; k++) if (this.keys[k] === key) return false;
+    const prefix = new Uint8Array(b.subarray(segment, valueStart));
+    const words = new Int32Array(prefix.length >> 2);
+    const prefixView = new DataView(prefix.buffer);
+    for (let k = 0; k < words.length; k++) words[k] = prefixView.getInt32(4 * k, true);
+    if (n >= this.known || this.keys[n] !== key) {
+      this.keyIds[n] = ++this.nextKeyId;
+      this.keys[n] = key;
+    }
+    this.prefixes[n] = prefix;
+    this.prefixWords[n] = words;
+    // Keep keys[0..known) distinct: a later position holding this key is forgotten, with all after it.
+    if (n >= this.known) this.known = n + 1;
+    else for (let k = n + 1; k < this.known; k++) if (this.keys[k] === key) this.known = k;
+    return true;
+  }
+
+  private grow(): void {
+    const capacity = this.types.length * 2;
+    const types = new Uint8Array(capacity);
+    types.set(this.types);
+    this.types = types;
+    const numbers = new Float64Array(capacity);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    const starts = new Int32Array(capacity);
+    starts.set(this.stringStarts);
+    this.stringStarts = starts;
+    const ends = new Int32Array(capacity);
+    ends.set(this.stringEnds);
+    this.stringEnds = ends;
+  }
 }

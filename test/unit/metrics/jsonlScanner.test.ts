@@ -45,6 +45,12 @@ function parse(bytes: Uint8Array, scan: boolean, chunkSizes: number[]): { calls:
   return { calls, warnings };
 }
 
+/** Whether the scanner takes this one line (given without its newline) itself. */
+function scans(scanner: FlatLineScanner, line: string): boolean {
+  const bytes = new Uint8Array(Buffer.from(`${line}\n`, 'utf8'));
+  return scanner.scan(bytes, 0, bytes.length) === bytes.length - 1;
+}
+
 function same(a: Call[], b: Call[]): boolean {
   return a.length === b.length && a.every((call, i) => call[0] === b[i][0] && call.slice(1).every((v, j) => Object.is(v, b[i][j + 1])));
 }
@@ -108,7 +114,7 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
       assert.ok(same(fast.calls, reference.calls), `seed ${seed}: sink calls differ (${fast.calls.length} vs ${reference.calls.length})`);
       assert.deepEqual(fast.warnings, reference.warnings, `seed ${seed}: warnings differ`);
       const scanner = new FlatLineScanner();
-      for (const line of lines) if (scanner.scan(Buffer.from(line).toString('latin1'), 0, Buffer.byteLength(line))) scanned++;
+      for (const line of lines) if (scans(scanner, line)) scanned++;
     }
     // The comparison means something only if the scanner took most lines itself.
     assert.ok(scanned > 40 * 400 * 0.25, `scanner handled ${scanned} lines`);
@@ -121,7 +127,7 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
       const bits = new Float64Array(new Uint32Array([Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** 32)]).buffer)[0];
       if (!Number.isFinite(bits)) continue;
       const text = `{"loss": ${String(bits)}, "step": ${Math.floor(r() * 2 ** 53)}}`;
-      assert.ok(scanner.scan(text, 0, text.length), text);
+      assert.ok(scans(scanner, text), text);
       assert.ok(Object.is(scanner.numbers[0], bits), text);
       assert.equal(scanner.numbers[1], JSON.parse(text).step);
     }
@@ -135,7 +141,7 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
       '{"current_steps": 20, "total_steps": 300, "eval_loss": 1.9, "loss": null, "lr": null, "epoch": 0.2}',
       '{"step": 5, "loss": NaN}',
     ];
-    for (const line of lines) assert.ok(scanner.scan(line, 0, line.length), line);
+    for (const line of lines) assert.ok(scans(scanner, line), line);
   });
 
   it('falls back on a real dataset JSONL (nested messages) with the same result as JSON.parse', () => {
@@ -144,5 +150,83 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
     const reference = parse(bytes, false, [bytes.length]);
     assert.ok(same(fast.calls, reference.calls));
     assert.deepEqual(fast.warnings, reference.warnings);
+  });
+
+  it('agrees with JSON.parse on logs of repeated line shapes with mutated lines (reordered, duplicated and renamed keys, spacing, cut bytes)', () => {
+    // What the prefix cache sees in practice: one shape per log, now and then another one or a damaged line.
+    const shapes = [
+      (r: () => number, step: number) => `{"step": ${step}, "loss": ${numberText(r)}, "_timestamp": ${1700000000 + step * 0.05}}`,
+      (r: () => number, step: number) =>
+        `{"current_steps": ${step}, "total_steps": 300, "loss": ${numberText(r)}, "lr": ${numberText(r)}, "epoch": ${(step / 30).toFixed(2)}, "percentage": ${((step / 3) % 100).toFixed(2)}, "elapsed_time": "0:00:${step % 60}", "remaining_time": "0:05:00"}`,
+      (r: () => number, step: number) => `{"current_steps": ${step}, "eval_loss": ${numberText(r)}, "loss": null, "lr": null, "epoch": ${step / 30}}`,
+      (r: () => number, step: number) => `{"_step":${step},"train/loss":${valueText(r)},"_timestamp":${1.7e12 + step},"_runtime":${step}}`,
+    ];
+    const mutations = [
+      (line: string) => line.replace(/"(\w+)": ([^,}]+), "(\w+)": ([^,}]+)/, '"$3": $4, "$1": $2'), // two keys swapped
+      (line: string) => line.replace(/^\{"(\w+)": ([^,}]+)/, '{"$1": $2, "$1": $2'), // a key repeated
+      (line: string) => line.replace(/, "(\w+)"/, ', "$1x"'), // a key renamed
+      (line: string) => line.replace(/, /g, ' ,  '), // other spacing
+      (line: string) => line.replace(/: /, ':\t'),
+      (line: string) => `  ${line} \r`,
+      (line: string) => line.replace('"loss"', '"step"'),
+      (line: string) => line.replace(/"(\w+)":/, '"$1\\u0041":'), // an escape in a key
+      (line: string, r: () => number) => {
+        const at = Math.floor(r() * line.length);
+        return line.slice(0, at) + line.slice(at + 1); // a byte lost
+      },
+      (line: string, r: () => number) => {
+        const at = Math.floor(r() * line.length);
+        return line.slice(0, at) + ['"', ',', '}', '{', ' ', '0', '-', '.', 'e', 'N', 'λ'][Math.floor(r() * 11)] + line.slice(at);
+      },
+    ];
+    let scanned = 0;
+    let total = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = rng(1000 + seed);
+      const lines: string[] = [];
+      let shape = Math.floor(r() * shapes.length);
+      for (let step = 1; step <= 300; step++) {
+        if (r() < 0.05) shape = Math.floor(r() * shapes.length);
+        let line = shapes[shape](r, step);
+        if (r() < 0.15) line = mutations[Math.floor(r() * mutations.length)](line, r);
+        lines.push(line);
+      }
+      const text = lines.join('\n') + (r() < 0.5 ? '\n' : '');
+      const bytes = new TextEncoder().encode(text);
+      const reference = parse(bytes, false, [bytes.length]);
+      for (const chunks of [[bytes.length], [1 + Math.floor(r() * 50), 1 + Math.floor(r() * 500)], [4096]]) {
+        const fast = parse(bytes, true, chunks);
+        assert.ok(same(fast.calls, reference.calls), `seed ${seed}, chunks ${chunks}: sink calls differ (${fast.calls.length} vs ${reference.calls.length})`);
+        assert.deepEqual(fast.warnings, reference.warnings, `seed ${seed}: warnings differ`);
+      }
+      const scanner = new FlatLineScanner();
+      for (const line of lines) if (scans(scanner, line)) scanned++;
+      total += lines.length;
+    }
+    assert.ok(scanned > total * 0.7, `scanner handled ${scanned} of ${total} lines`);
+  });
+
+  it('keeps the key order JSON.parse gives when a line repeats a key at positions cached from different lines', () => {
+    const text = ['{"a": 1, "b": 2, "c": 3}', '{"c": 4, "b": 5, "a": 6}', '{"c": 7, "b": 8, "c": 9}', '{"a": 1, "b": 2, "a": 3}', '{"c": 1, "b": 2, "a": 3}'].join('\n') + '\n';
+    const bytes = new TextEncoder().encode(text);
+    const fast = parse(bytes, true, [bytes.length]);
+    const reference = parse(bytes, false, [bytes.length]);
+    assert.ok(same(fast.calls, reference.calls), JSON.stringify(fast.calls));
+    // The duplicate keeps its first position with its last value, as JSON.parse does.
+    assert.deepEqual(fast.calls.slice(6, 8), [['train/c', 3, 9, NaN], ['train/b', 3, 8, NaN]]);
+  });
+
+  it('takes lines with more keys than its first capacity, and shapes that grow and shrink', () => {
+    const wide = (step: number, keys: number) => `{"step": ${step}, ${Array.from({ length: keys }, (_, k) => `"m${k}": ${step + k / 7}`).join(', ')}}`;
+    const lines = [wide(1, 3), wide(2, 40), wide(3, 40), wide(4, 5), wide(5, 70), wide(6, 2)];
+    const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+    const fast = parse(bytes, true, [bytes.length]);
+    const reference = parse(bytes, false, [bytes.length]);
+    assert.equal(reference.calls.length, 3 + 40 + 40 + 5 + 70 + 2);
+    assert.ok(same(fast.calls, reference.calls));
+    const scanner = new FlatLineScanner();
+    for (const line of lines) assert.ok(scans(scanner, line), line.slice(0, 40));
+    // A line that extends a kept prefix with more spaces before its value is still taken.
+    for (const line of ['{"step": 1, "loss": 2}', '{"step":  1, "loss":   2}', '{"step": 1,  "loss": 2}']) assert.ok(scans(scanner, line), line);
   });
 });
