@@ -132,11 +132,11 @@ describe('script lint, quick fixes, hovers and memory estimate', () => {
 });
 
 /** A MiniCPM-V LoRA script (launched from the workspace, where data/ and ds_config_zero2.json exist) with changes. */
-function scriptWith(vars: Record<string, string>, flags: string): string {
+function scriptWith(vars: Record<string, string>, flags: string, launcherFlags = ''): string {
   const v = { GPUS_PER_NODE: '2', MODEL: 'openbmb/MiniCPM-V-2_6', LLM_TYPE: 'qwen', ...vars };
   return [
     ...Object.entries(v).map(([k, val]) => `${k}="${val}"`),
-    'torchrun --nproc_per_node $GPUS_PER_NODE finetune.py \\',
+    `torchrun --nproc_per_node $GPUS_PER_NODE ${launcherFlags}finetune.py \\`,
     '    --model_name_or_path $MODEL --llm_type $LLM_TYPE \\',
     '    --data_path data/train.json --eval_data_path data/eval.json \\',
     `    ${flags} \\`,
@@ -147,7 +147,8 @@ function scriptWith(vars: Record<string, string>, flags: string): string {
 }
 
 describe('every script quick fix, applied in the editor', () => {
-  const cases: Array<{ rule: string; vars?: Record<string, string>; flags: string; fix: RegExp; expect: RegExp; settings?: Record<string, unknown> }> = [
+  const cases: Array<{ rule: string; vars?: Record<string, string>; launcherFlags?: string; flags: string; fix: RegExp; expect: RegExp; settings?: Record<string, unknown> }> = [
+    { rule: 'SCRIPT-PORT', vars: { MASTER_PORT: '80' }, launcherFlags: '--master_port $MASTER_PORT ', flags: '--bf16 true --use_lora true --tune_llm false', fix: /Set MASTER_PORT to 29500/, expect: /^MASTER_PORT="29500"$/m },
     { rule: 'SCRIPT-LORA-TUNELLM', flags: '--bf16 true --use_lora true --tune_vision true', fix: /Add --tune_llm false/, expect: /--use_lora true --tune_llm false --tune_vision/ },
     { rule: 'SCRIPT-LORA-TUNELLM', flags: '--bf16 true --use_lora true --tune_llm true', fix: /Set --tune_llm false/, expect: /--use_lora true --tune_llm false \\/ },
     { rule: 'Q-TUNEVISION', vars: { MODEL: 'openbmb/MiniCPM-V-2_6-int4' }, flags: '--bf16 true --use_lora true --tune_llm false --tune_vision true', fix: /Set --tune_vision false/, expect: /--tune_vision false \\/ },
@@ -178,7 +179,7 @@ describe('every script quick fix, applied in the editor', () => {
       for (const [key, value] of Object.entries(c.settings ?? {})) await config().update(key, value, vscode.ConfigurationTarget.Workspace);
       try {
         const file = workspacePath(`fix_case_${index}.sh`);
-        writeFileSync(file, scriptWith(c.vars ?? {}, c.flags));
+        writeFileSync(file, scriptWith(c.vars ?? {}, c.flags, c.launcherFlags));
         const document = await vscode.workspace.openTextDocument(file);
         const diagnostic = await waitFor(`${c.rule} with a fix on ${path.basename(file)}`, async () => {
           const found = ours(document.uri).filter((d) => d.code === c.rule);
