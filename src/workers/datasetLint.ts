@@ -2,7 +2,8 @@
 // (streamed, with progress and cancellation).
 import { parentPort } from 'node:worker_threads';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { lintDatasetFile, lintDatasetText, lintDatasetTextInSlices, type DatasetLintResult } from '../core/dataset/lint';
+import { isUtf8 } from 'node:buffer';
+import { lintDatasetBytes, lintDatasetFile, lintDatasetText, lintDatasetTextInSlices, type DatasetLintResult } from '../core/dataset/lint';
 import { datasetLinter } from '../core/dataset/linter';
 import type { DatasetWorkerRequest, DatasetWorkerResponse, WorkerLintOptions } from '../core/dataset/protocol';
 
@@ -26,7 +27,8 @@ interface SavedLint {
 const saved: SavedLint[] = [];
 const savedKept = 2;
 
-function readSaved(filePath: string): { text: string; mtimeMs: number; size: number } {
+/** A file's bytes without a UTF-8 BOM (VS Code hides the BOM, so the document starts after it). */
+function readSavedBytes(filePath: string): { bytes: Buffer; mtimeMs: number; size: number } {
   const fd = openSync(filePath, 'r');
   try {
     const { mtimeMs, size } = fstatSync(fd);
@@ -37,12 +39,16 @@ function readSaved(filePath: string): { text: string; mtimeMs: number; size: num
       if (n === 0) break;
       read += n;
     }
-    let text = bytes.subarray(0, read).toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // VS Code hides the BOM
-    return { text, mtimeMs, size };
+    const bom = read >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    return { bytes: bytes.subarray(bom, read), mtimeMs, size };
   } finally {
     closeSync(fd);
   }
+}
+
+function readSaved(filePath: string): { text: string; mtimeMs: number; size: number } {
+  const { bytes, mtimeMs, size } = readSavedBytes(filePath);
+  return { text: bytes.toString('utf8'), mtimeMs, size };
 }
 
 /** The kept lint of `filePath` if the file has not changed since (same mtime and size). */
@@ -62,7 +68,12 @@ function savedFor(filePath: string): SavedLint | undefined {
   }
 }
 
-function lintSaved(filePath: string, maxBytes: number, options: WorkerLintOptions): { result?: DatasetLintResult; length?: number } {
+/**
+ * Lints a saved file and keeps its text and result. Valid UTF-8 is linted from the bytes as read (the same bytes
+ * lintDatasetText would encode) and `afterResult` runs between sending the result and decoding the text, so the
+ * decoding is off the path to the first diagnostics.
+ */
+function lintSaved(filePath: string, maxBytes: number, options: WorkerLintOptions, afterResult: (result: DatasetLintResult | undefined) => void): void {
   const head = Buffer.alloc(8192);
   const fd = openSync(filePath, 'r');
   let size: number;
@@ -73,14 +84,21 @@ function lintSaved(filePath: string, maxBytes: number, options: WorkerLintOption
   } finally {
     closeSync(fd);
   }
-  if (size > maxBytes || !datasetLinter.matches(filePath, head.subarray(0, headBytes).toString('utf8'))) return {};
-  const file = readSaved(filePath);
-  const result = lintDatasetText(file.text, options);
+  if (size > maxBytes || !datasetLinter.matches(filePath, head.subarray(0, headBytes).toString('utf8'))) {
+    afterResult(undefined);
+    return;
+  }
+  const { bytes, mtimeMs } = readSavedBytes(filePath);
+  let text: string | undefined;
+  let result: DatasetLintResult;
+  if (isUtf8(bytes)) result = lintDatasetBytes(bytes, options);
+  else result = lintDatasetText((text = bytes.toString('utf8')), options); // invalid bytes: lint what the editor shows
+  afterResult(result);
+  text ??= bytes.toString('utf8');
   const index = saved.findIndex((s) => s.filePath === filePath);
   if (index >= 0) saved.splice(index, 1);
-  saved.unshift({ filePath, ...file, optionsKey: JSON.stringify(options), result });
+  saved.unshift({ filePath, text, mtimeMs, size, optionsKey: JSON.stringify(options), result });
   saved.length = Math.min(saved.length, savedKept);
-  return { result, length: file.text.length };
 }
 
 function send(message: DatasetWorkerResponse): void {
@@ -165,7 +183,8 @@ port.on('message', (request: DatasetWorkerRequest) => {
   }
   if (request.type === 'lintSaved') {
     try {
-      send({ type: 'savedResult', id: request.id, ...lintSaved(request.filePath, request.maxBytes, request.options) });
+      // The result is copied, not moved: the kept one stays whole for the document's first lint.
+      lintSaved(request.filePath, request.maxBytes, request.options, (result) => send({ type: 'savedResult', id: request.id, result }));
     } catch (error) {
       send({ type: 'error', id: request.id, message: (error as Error).message, cancelled: false });
     }

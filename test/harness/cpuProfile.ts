@@ -4,6 +4,8 @@ import type { Profiler } from 'node:inspector';
 
 export interface LongTask {
   ms: number;
+  /** With `involving`: the time of the task's samples whose stack has an accepted frame (that code and its callees). */
+  involvedMs?: number;
   /** The heaviest stacks of the task (innermost frame first), with their time. */
   stacks: { ms: number; stack: string }[];
 }
@@ -34,7 +36,7 @@ export function longestTasks(profile: Profiler.Profile, count = 3, involving?: (
     }
     return frames.join(' < ');
   };
-  const tasks: { start: number; end: number; stacks: Map<string, number>; involved: boolean }[] = [];
+  const tasks: { start: number; end: number; stacks: Map<string, number>; involved: boolean; involvedUs: number }[] = [];
   let current: (typeof tasks)[number] | undefined;
   let time = profile.startTime;
   const samples = profile.samples ?? [];
@@ -46,9 +48,12 @@ export function longestTasks(profile: Profiler.Profile, count = 3, involving?: (
       current = undefined;
       continue;
     }
-    if (!current) tasks.push((current = { start: time, end: time, stacks: new Map(), involved: false }));
-    if (involving && !current.involved) current.involved = isInvolved(node.id);
+    if (!current) tasks.push((current = { start: time, end: time, stacks: new Map(), involved: false, involvedUs: 0 }));
     const step = deltas[i + 1] ?? 0; // the sample stands for the time until the next one
+    if (involving && isInvolved(node.id)) {
+      current.involved = true;
+      current.involvedUs += step;
+    }
     current.end = time + step;
     const stack = stackOf(node.id);
     current.stacks.set(stack, (current.stacks.get(stack) ?? 0) + step);
@@ -59,6 +64,7 @@ export function longestTasks(profile: Profiler.Profile, count = 3, involving?: (
     .slice(0, count)
     .map((t) => ({
       ms: Math.round((t.end - t.start) / 100) / 10,
+      ...(involving ? { involvedMs: Math.round(t.involvedUs / 100) / 10 } : {}),
       stacks: [...t.stacks]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 3)

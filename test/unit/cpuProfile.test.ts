@@ -26,5 +26,8 @@ it('longestTasks: runs of non-idle samples, longest first, with their heaviest s
   // Only the tasks some frame of the given script took part in.
   profile.nodes[3]!.callFrame = { ...frame('render'), url: 'file:///ours/extension.js' };
   const ours = longestTasks(profile, 3, (url) => url.includes('/ours/'));
-  assert.deepEqual(ours.map((t) => t.ms), [10]);
+  assert.deepEqual(ours.map((t) => [t.ms, t.involvedMs]), [[10, 10]]);
+  // Inside a longer task, only the samples under the accepted frames count as its involved time.
+  profile.nodes[4]!.callFrame = { ...frame('parse'), url: 'file:///ours/extension.js' };
+  assert.deepEqual(longestTasks(profile, 3, (url) => url.includes('/ours/')).map((t) => [t.ms, t.involvedMs]), [[30, 20], [10, 10]]);
 });

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { DatasetLintResult } from '../../src/core/dataset/lint';
 import type { DatasetWorkerRequest, DatasetWorkerResponse } from '../../src/core/dataset/protocol';
 import { repoRoot } from '../harness/shared';
+import { lintDatasetText } from '../../src/core/dataset/lint';
 
 const sample = (role: string, id: number) => ({ id: String(id), image: 'a.png', conversations: [{ role, content: '<image>\nq' }, { role: 'assistant', content: 'a' }] });
 const datasetText = (roles: string[]) => `${JSON.stringify(roles.map(sample), null, 2)}\n`;
@@ -51,13 +52,29 @@ describe('dataset lint worker: lint on tab open and document mirrors', () => {
     return (answer as Extract<DatasetWorkerResponse, { type: 'result' }>).result;
   }
 
-  it('lints a saved dataset and reports its length without the BOM, as the editor counts it', async () => {
+  it('lints a saved dataset as the editor shows it (no BOM), and its mirror takes the kept text', async () => {
     const file = path.join(dir, 'bom.json');
     const text = datasetText(['user', 'human']);
     writeFileSync(file, `\uFEFF${text}`);
-    const { result, length } = await lintSaved(file);
-    assert.equal(length, text.length);
+    const { result } = await lintSaved(file);
+    assert.deepEqual(result, lintDatasetText(text, { ...options, filePath: undefined }));
     assert.deepEqual(rules(result), [`DS-ROLE-VALUES@${lineOf(text, '"human"')}`]);
+    const key = `file://${file}`;
+    tell({ type: 'mirrorLoad', key, version: 1, filePath: file, expectedLength: text.length });
+    assert.deepEqual(await mirrorLint(key, 1), result);
+    tell({ type: 'mirrorClose', key });
+  });
+
+  it('lints invalid UTF-8 as the editor decodes it (U+FFFD), the same as the text path', async () => {
+    const file = path.join(dir, 'invalid.json');
+    const bytes = Buffer.from(datasetText(['user', 'gpt']).replace('"a"', '"a\u00ff"'), 'utf8');
+    const at = bytes.indexOf(0xc3);
+    assert.ok(at > 0);
+    bytes[at] = 0xff; // no longer UTF-8
+    assert.ok(bytes.toString('utf8').includes('\ufffd'));
+    writeFileSync(file, bytes);
+    const { result } = await lintSaved(file);
+    assert.deepEqual(result, lintDatasetText(bytes.toString('utf8'), options));
   });
 
   it('skips files that are not datasets and files over the size limit', async () => {

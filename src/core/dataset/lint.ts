@@ -348,11 +348,18 @@ export class DatasetLintSession {
       grown.set(this.sampleRanges);
       this.sampleRanges = grown;
     }
-    this.sampleRanges.set([raw.start.line, raw.start.character, end.line, end.character, images, turns], 6 * this.recorded);
+    const ranges = this.sampleRanges;
+    const at = 6 * this.recorded;
+    ranges[at] = raw.start.line;
+    ranges[at + 1] = raw.start.character;
+    ranges[at + 2] = end.line;
+    ranges[at + 3] = end.character;
+    ranges[at + 4] = images;
+    ranges[at + 5] = turns;
     this.recorded++;
     // Ids read from the one-byte view are UTF-8 bytes.
     const shown = id === undefined ? '\u0001' : parsed.oneByte && /[\x80-\xff]/.test(id) ? Buffer.from(id, 'latin1').toString('utf8') : id;
-    this.sampleIds.push(shown.split('\u0000').join(' '));
+    this.sampleIds.push(shown.includes('\u0000') ? shown.split('\u0000').join(' ') : shown);
   }
 
 
@@ -535,8 +542,13 @@ function schemaIssues(errors: ErrorObject[], value: unknown, format: DatasetForm
 
 /** Lints a dataset held in memory (an open editor). */
 export function lintDatasetText(text: string, options: DatasetLintOptions = {}): DatasetLintResult {
+  return lintDatasetBytes(Buffer.from(text, 'utf8'), options);
+}
+
+/** lintDatasetText of the UTF-8 encoding of a text, when the bytes are at hand (a file read whole): no decoding. */
+export function lintDatasetBytes(bytes: Buffer, options: DatasetLintOptions = {}): DatasetLintResult {
   const session = new DatasetLintSession(options);
-  session.push(Buffer.from(text, 'utf8'));
+  session.push(bytes);
   return session.end();
 }
 

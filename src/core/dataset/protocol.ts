@@ -30,7 +30,7 @@ export type DatasetWorkerRequest =
 /** Messages the worker sends back. */
 export type DatasetWorkerResponse =
   | { type: 'result'; id: number; result: DatasetLintResult }
-  /** For `lintSaved`: the result and the text's length in UTF-16 units (the editor's document length), or skipped. */
-  | { type: 'savedResult'; id: number; result?: DatasetLintResult; length?: number }
+  /** For `lintSaved`: the result, or none when the file was skipped. */
+  | { type: 'savedResult'; id: number; result?: DatasetLintResult }
   | { type: 'progress'; id: number; bytesRead: number; totalBytes: number }
   | { type: 'error'; id: number; message: string; cancelled: boolean; stale?: boolean };

@@ -142,11 +142,11 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
     const { options, maxBytes } = fileSettings(uri);
     const started = performance.now();
     try {
-      const { result, length } = await worker.lintSaved(uri.fsPath, maxBytes, { ...options, collectSamples: true });
+      const { result } = await worker.lintSaved(uri.fsPath, maxBytes, { ...options, collectSamples: true });
       if (!result || states.get(key)?.version !== undefined) return; // not a dataset, or the document's lint is done
-      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
-      // Findings describe the saved file: not an edited document, not one whose text differs, not a closed tab.
-      if (document ? document.isDirty || lengthOf(document) !== length : !hasTab(key)) return;
+      // Findings describe the saved file as UTF-8: once VS Code has the document (in whatever encoding, maybe edited),
+      // its own lint is the one to show; and a closed tab wants none.
+      if (isOpenDocument(key) || !hasTab(key)) return;
       states.set(key, { version: undefined, result, fromTab: true });
       diagnostics.set(uri, result.findings.map(toDiagnostic));
       updateStatus();

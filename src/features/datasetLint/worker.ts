@@ -15,8 +15,6 @@ export class CancelledError extends Error {}
 /** A saved file linted on tab open; no result when it is not a dataset or too large. */
 export interface SavedLintResult {
   result?: DatasetLintResult;
-  /** The text's length in UTF-16 units, to compare with the document once VS Code has loaded it. */
-  length?: number;
 }
 
 /** The worker's copy of a document was not at the requested version. */
@@ -142,7 +140,7 @@ export class DatasetLintWorker implements vscode.Disposable {
       }
       this.pending.delete(message.id);
       if (message.type === 'result') pending.resolve(message.result);
-      else if (message.type === 'savedResult') pending.resolve({ result: message.result, length: message.length });
+      else if (message.type === 'savedResult') pending.resolve({ result: message.result });
       else pending.reject(message.cancelled ? new CancelledError(message.message) : message.stale ? new StaleMirrorError(message.message) : new Error(message.message));
     });
     worker.on('error', (error) => this.log.error(`dataset lint worker failed: ${error.message}`));

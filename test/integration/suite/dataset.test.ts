@@ -229,7 +229,8 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
       profiler.disconnect();
       const [longest] = longestTasks(profile);
       const ourBundle = path.join(vscode.extensions.getExtension(extensionId)!.extensionPath, 'dist');
-      const [longestOurs] = longestTasks(profile, 1, (url) => url.includes(ourBundle));
+      // Our listeners run inside VS Code's tasks (a change event goes to every extension): our part of each task.
+      const longestOurs = Math.max(0, ...longestTasks(profile, Infinity, (url) => url.includes(ourBundle)).map((t) => t.involvedMs ?? 0));
       step('typed without them');
       // Then turn the first role into a fault: the edited document is linted again from its mirror.
       const roleLine = document.getText(new vscode.Range(0, 0, 12, 0)).split('\n').findIndex((l) => l.includes('"role": "user"'));
@@ -247,7 +248,7 @@ describe('dataset lint in the editor: a 30 MB dataset', () => {
         maxHostBlockWhileTypingMs: Math.round(typingDriftOursAlone),
         maxHostBlockWhileTypingWithVsCodePassesMs: Math.round(typingDriftWithVsCodePasses),
         longestHostTaskWhileTypingMs: longest?.ms ?? 0,
-        longestHostTaskWithOurCodeWhileTypingMs: longestOurs?.ms ?? 0,
+        longestRunOfOurCodeWhileTypingMs: longestOurs,
         longestHostTaskStacks: longest?.stacks,
         relintAfterTypingMs: Math.round(relintMs),
       };
