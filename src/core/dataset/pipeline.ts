@@ -30,16 +30,17 @@ export interface PipelineOptions {
 
 /**
  * Measured on the 2-core development machine (ftw lint of generated MiniCPM-V files): two threads are slower at
- * 20-32 MB (the worker's start and the ramp before the reader may share), even at 64 MB and 1.3-1.5x faster at
+ * 20-32 MB (the worker's start and the ramp before the reader may share), even at 64 MB and 1.3-1.9x faster at
  * 320 MB. Batch sizes from 256 KB to 2 MB and 3 to 8 batches in flight made no measurable difference.
  */
 export const pipelineDefaults = { minBytes: 64 * 1024 * 1024, batchBytes: 1024 * 1024, maxBatchesInFlight: 6 };
 
-/** Numbers per sample in a batch's table: index, from, to (in the batch's bytes), start line, start character, byte offset in the file, end line and character (-1: unknown). */
+/** Numbers per sample in a batch's table: index, from, to (offsets in the batch's buffer), start line, start character, byte offset in the file, end line and character (-1: unknown). */
 export const splitTableWidth = 8;
 
 /** Messages of the reading thread to the worker (dist/workers/datasetPipeline.js). */
 export type PipelineRequest =
+  /** `bytes`: a read buffer (transferred), holding the samples at the offsets in `table`. */
   | { type: 'batch'; bytes: ArrayBuffer; table: Float64Array; facts?: EncodedFacts }
   | { type: 'end'; container: Container; issues: StructureIssue[] };
 
