@@ -6,8 +6,9 @@ import { detectFormat, isDatasetFormat, type DatasetFormat } from './formats';
 import { ImageChecker } from './images';
 import { SampleLocator, type JsonPath } from './locate';
 import { applyOffsetEdits, equalLengthRepair, pseudoJsonEdits } from './pseudoJson';
-import { checkSample, cleanMiniCpmFacts, modelSupportsMultiImage, type FixOp, type SampleIssue } from './rules';
+import { checkSample, cleanMiniCpmFacts, modelSupportsMultiImage, type FixOp, type SampleFacts, type SampleIssue } from './rules';
 import { sampleValidator, type ErrorObject } from './schemas';
+import { lintDatasetFilePipelined, pipelineWorkerFor, splitTableWidth, type PipelineOptions } from './pipeline';
 import { RawSample, SampleSplitter, type Container, type StructureIssue } from './splitter';
 
 export interface TextEdit {
@@ -83,6 +84,11 @@ export interface DatasetLintOptions {
   /** Record each sample's range, id and counts (for hovers). */
   collectSamples?: boolean;
   maxSampleBytes?: number;
+  /**
+   * {@link lintDatasetFile} only: how large files are read on this thread and parsed and checked on a worker
+   * thread (same findings; see pipeline.ts). false: always on this thread.
+   */
+  pipeline?: PipelineOptions | false;
   signal?: AbortSignal;
   /** Called after each chunk read from disk. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
@@ -111,6 +117,8 @@ interface Parsed {
   unparsed?: boolean;
   /** Parsed from the one-byte (latin1) view: good for checks of ASCII markup, not for positions or messages. */
   oneByte?: boolean;
+  /** `cleanMiniCpmFacts` of the one-byte view, computed by the reading thread (`value` is then not parsed here). */
+  facts?: SampleFacts;
 }
 
 /** Lints a dataset pushed in byte chunks; memory stays bounded by the largest sample. */
@@ -156,15 +164,48 @@ export class DatasetLintSession {
 
   end(rest?: Buffer): DatasetLintResult {
     for (const raw of this.splitter.end(rest)) this.accept(raw);
+    return this.finish(this.splitter.container, this.splitter.issues);
+  }
+
+  /**
+   * Samples split by another thread (the reading thread of {@link lintDatasetFilePipelined}), held in `bytes`;
+   * `table` describes them, {@link splitTableWidth} numbers per sample (see `encodeSplitTable`).
+   */
+  pushSplit(bytes: Buffer, table: Float64Array, facts?: readonly (SampleFacts | undefined)[]): void {
+    const useFacts = facts !== undefined && this.format === 'minicpmv' && !((this.options.modelMaxLength ?? 0) > 0);
+    for (let k = 0; k + splitTableWidth <= table.length; k += splitTableWidth) {
+      const raw = new RawSample(table[k]!, bytes, table[k + 1]!, table[k + 2]!, { line: table[k + 3]!, character: table[k + 4]! }, table[k + 5]!);
+      if (table[k + 6]! >= 0) raw.end = { line: table[k + 6]!, character: table[k + 7]! };
+      const known = useFacts ? facts[k / splitTableWidth] : undefined;
+      if (known) {
+        // The other thread parsed its one-byte view and found it clean: what issuesOf would find itself.
+        this.count++;
+        this.check({ raw, value: undefined, oneByte: true, facts: known });
+        raw.release();
+      } else this.accept(raw);
+    }
+  }
+
+  /** The format, once detected (or forced). */
+  get currentFormat(): DatasetFormat | undefined {
+    return this.format;
+  }
+
+  /** Ends a session fed by {@link pushSplit}, with the other thread's splitter verdict on the container and its issues. */
+  endSplit(container: Container, structureIssues: readonly StructureIssue[]): DatasetLintResult {
+    return this.finish(container, structureIssues);
+  }
+
+  private finish(container: Container, structureIssues: readonly StructureIssue[]): DatasetLintResult {
     this.flushPending();
     const format = this.format ?? detectFormat([], this.options.filePath);
-    for (const issue of this.splitter.issues) this.findings.push(structureFinding(issue));
-    this.containerRules(format);
+    for (const issue of structureIssues) this.findings.push(structureFinding(issue));
+    this.containerRules(format, container);
     this.findings.sort(compareFindings);
     return {
       format,
       detected: !this.forced,
-      container: this.splitter.container,
+      container,
       samples: this.count,
       findings: this.findings,
       sampleTable: this.sampleRanges ? { ranges: this.sampleRanges.slice(0, 6 * this.recorded), ids: this.sampleIds.join('\u0000') } : undefined,
@@ -264,7 +305,7 @@ export class DatasetLintSession {
     const issues: SampleIssue[] = [];
     // Clean MiniCPM-V samples (nearly all, in practice) are recognised without the schema and the full rules.
     const modelMaxLength = this.options.modelMaxLength ?? 0;
-    let facts = format === 'minicpmv' && modelMaxLength <= 0 ? cleanMiniCpmFacts(value) : undefined;
+    let facts = parsed.facts ?? (format === 'minicpmv' && modelMaxLength <= 0 ? cleanMiniCpmFacts(value) : undefined);
     if (!facts) {
       const validate = sampleValidator(format);
       if (!validate(value)) issues.push(...schemaIssues(validate.errors ?? [], value, format));
@@ -378,8 +419,7 @@ export class DatasetLintSession {
     return finding;
   }
 
-  private containerRules(format: DatasetFormat): void {
-    const container = this.splitter.container;
+  private containerRules(format: DatasetFormat, container: Container): void {
     const at: Position = { line: 0, character: 0 };
     const range = { start: at, end: { line: 0, character: 1 } };
     if (container === 'jsonl' && this.count > 0 && (format === 'minicpmv' || format === 'llava' || format === 'sharegpt' || format === 'qwen' || format === 'llamafactory')) {
@@ -570,6 +610,8 @@ export async function lintDatasetTextInSlices(text: string, options: DatasetLint
 
 /** Lints a dataset file from disk in chunks, so gigabyte files never sit in memory. */
 export async function lintDatasetFile(filePath: string, options: DatasetLintOptions = {}): Promise<DatasetLintResult> {
+  const workerScript = pipelineWorkerFor(filePath, options.pipeline);
+  if (workerScript) return lintDatasetFilePipelined(filePath, workerScript, options);
   const session = new DatasetLintSession({ ...options, filePath });
   const fd = openSync(filePath, 'r');
   try {
