@@ -54,6 +54,20 @@ interface LintState {
   fromTab?: boolean;
 }
 
+/**
+ * VS Code settings whose features re-read a whole document on every keystroke: the built-in merge-conflict
+ * extension (`getText()` for its CodeLens and decorations) and link detection (every line). At 30 MB each blocks the
+ * extension host for hundreds of ms per keystroke (CPU profile of the host, test/integration/suite/dataset.test.ts).
+ */
+const wholeFilePasses: { section: string; key: string; languages?: string[] }[] = [
+  { section: 'merge-conflict', key: 'codeLens.enabled' },
+  { section: 'merge-conflict', key: 'decorators.enabled' },
+  { section: 'editor', key: 'links', languages: ['json', 'jsonl'] },
+];
+/** Datasets from this size (MB) get the suggestion to turn those passes off. */
+const largeDatasetMB = 10;
+const dontAskKey = 'finetuneWorkbench.dataset.dontSuggestQuietEditor';
+
 export function registerDatasetLint({ extension, log, settings }: FeatureContext): vscode.Disposable {
   const disposables: vscode.Disposable[] = [];
   const worker = new DatasetLintWorker(extension.extensionPath, log);
@@ -129,6 +143,47 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
     return lengthOf(document) > fileSettings(document.uri).maxBytes;
   }
 
+  const passesOn = () =>
+    wholeFilePasses.some(({ section, key, languages }) =>
+      (languages ?? [undefined]).some((languageId) => vscode.workspace.getConfiguration(section, languageId ? { languageId } : undefined).get<boolean>(key) !== false),
+    );
+
+  /** Turns the whole-file passes off in this workspace (language-scoped for links); returns what it changed. */
+  async function quietEditor(): Promise<string[]> {
+    const changed: string[] = [];
+    for (const { section, key, languages } of wholeFilePasses) {
+      for (const languageId of languages ?? [undefined]) {
+        const config = vscode.workspace.getConfiguration(section, languageId ? { languageId } : undefined);
+        if (config.get<boolean>(key) === false) continue;
+        await config.update(key, false, vscode.ConfigurationTarget.Workspace, languageId !== undefined);
+        changed.push(languageId ? `[${languageId}] ${section}.${key}` : `${section}.${key}`);
+      }
+    }
+    log.info(changed.length ? `Turned off for this workspace: ${changed.join(', ')}` : 'VS Code whole-file passes were already off');
+    return changed;
+  }
+
+  let suggested = false;
+  /** Once per window, for a large dataset, while the passes are on and the user has not said "Don't Ask Again". */
+  function suggestQuietEditor(document: vscode.TextDocument): void {
+    if (suggested || extension.globalState.get<boolean>(dontAskKey) || !vscode.workspace.workspaceFolders?.length) return;
+    const mb = lengthOf(document) / (1024 * 1024);
+    if (mb < largeDatasetMB || !passesOn()) return;
+    suggested = true;
+    const turnOff = 'Turn Off in This Workspace';
+    const never = "Don't Ask Again";
+    void vscode.window
+      .showInformationMessage(
+        `${path.basename(document.uri.fsPath)} is ${Math.round(mb)} MB. VS Code's merge-conflict and link detection re-read the whole file on every keystroke, which makes typing in it lag. Turn them off for this workspace?`,
+        turnOff,
+        never,
+      )
+      .then(async (choice) => {
+        if (choice === turnOff) await quietEditor();
+        else if (choice === never) await extension.globalState.update(dontAskKey, true);
+      });
+  }
+
   const isOpenDocument = (key: string) => vscode.workspace.textDocuments.some((d) => d.uri.toString() === key);
   const hasTab = (key: string) => vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key));
 
@@ -182,6 +237,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
       if (!result || stale()) return;
       const applyStarted = performance.now();
       states.set(key, { version, result });
+      suggestQuietEditor(document);
       diagnostics.set(document.uri, result.findings.map(toDiagnostic));
       updateStatus();
       log.debug(
@@ -403,6 +459,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
         return undefined;
       }
     }),
+    vscode.commands.registerCommand('finetuneWorkbench.quietEditorForLargeDatasets', () => quietEditor()),
     vscode.commands.registerCommand('finetuneWorkbench.setDatasetFormat', async (target?: vscode.Uri, format?: string) => {
       const uri = target instanceof vscode.Uri ? target : vscode.window.activeTextEditor?.document.uri;
       if (!uri) {

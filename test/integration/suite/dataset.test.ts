@@ -144,6 +144,31 @@ describe('dataset lint in the editor', () => {
   });
 });
 
+describe('dataset lint in the editor: VS Code settings for large datasets', () => {
+  it('turns merge-conflict and link detection off in the workspace (links for JSON only), and only those', async () => {
+    const mergeConflict = () => vscode.workspace.getConfiguration('merge-conflict');
+    const links = (languageId: string) => vscode.workspace.getConfiguration('editor', { languageId });
+    try {
+      const changed = await vscode.commands.executeCommand<string[]>('finetuneWorkbench.quietEditorForLargeDatasets');
+      assert.deepEqual(changed, ['merge-conflict.codeLens.enabled', 'merge-conflict.decorators.enabled', '[json] editor.links', '[jsonl] editor.links']);
+      assert.equal(mergeConflict().inspect('codeLens.enabled')?.workspaceValue, false);
+      assert.equal(mergeConflict().inspect('decorators.enabled')?.workspaceValue, false);
+      assert.equal(links('json').inspect('links')?.workspaceLanguageValue, false);
+      assert.equal(links('jsonl').get('links'), false);
+      // Other languages keep link detection; nothing was written globally.
+      assert.equal(links('python').get('links'), true);
+      assert.equal(vscode.workspace.getConfiguration('editor').inspect('links')?.workspaceValue, undefined);
+      assert.equal(mergeConflict().inspect('codeLens.enabled')?.globalValue, undefined);
+      // Run again: nothing left to change.
+      assert.deepEqual(await vscode.commands.executeCommand<string[]>('finetuneWorkbench.quietEditorForLargeDatasets'), []);
+    } finally {
+      await mergeConflict().update('codeLens.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+      await mergeConflict().update('decorators.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+      for (const languageId of ['json', 'jsonl']) await links(languageId).update('links', undefined, vscode.ConfigurationTarget.Workspace, true);
+    }
+  });
+});
+
 describe('dataset lint in the editor: a 30 MB dataset', () => {
   it('shows diagnostics after opening, and typing keeps the extension host responsive (timer-drift probe)', async function () {
     this.timeout(120_000);
