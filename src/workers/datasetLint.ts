@@ -1,7 +1,7 @@
 // Worker thread that lints datasets off the extension host thread: open documents (text) and files on disk
 // (streamed, with progress and cancellation).
 import { parentPort } from 'node:worker_threads';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { lintDatasetBytes, lintDatasetFile, lintDatasetText, lintDatasetTextInSlices, type DatasetLintResult } from '../core/dataset/lint';
 import { datasetLinter } from '../core/dataset/linter';
@@ -27,45 +27,34 @@ interface SavedLint {
 const saved: SavedLint[] = [];
 const savedKept = 2;
 
-/** A file's bytes without a UTF-8 BOM (VS Code hides the BOM, so the document starts after it). */
-function readSavedBytes(filePath: string): { bytes: Buffer; mtimeMs: number; size: number } {
+/** A whole open file of `size` bytes (after `head`, its first bytes if already read), without a UTF-8 BOM: VS Code hides it. */
+function readWhole(fd: number, size: number, head: Buffer = Buffer.alloc(0)): Buffer {
+  const bytes = Buffer.allocUnsafe(Math.max(size, head.length));
+  head.copy(bytes);
+  let read = head.length;
+  while (read < size) {
+    const n = readSync(fd, bytes, read, size - read, read);
+    if (n === 0) break;
+    read += n;
+  }
+  const bom = read >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  return bytes.subarray(bom, read);
+}
+
+function readSaved(filePath: string): string {
   const fd = openSync(filePath, 'r');
   try {
-    const { mtimeMs, size } = fstatSync(fd);
-    const bytes = Buffer.allocUnsafe(size);
-    let read = 0;
-    while (read < size) {
-      const n = readSync(fd, bytes, read, size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    const bom = read >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-    return { bytes: bytes.subarray(bom, read), mtimeMs, size };
+    return readWhole(fd, fstatSync(fd).size).toString('utf8');
   } finally {
     closeSync(fd);
   }
 }
 
-function readSaved(filePath: string): { text: string; mtimeMs: number; size: number } {
-  const { bytes, mtimeMs, size } = readSavedBytes(filePath);
-  return { text: bytes.toString('utf8'), mtimeMs, size };
-}
-
 /** The kept lint of `filePath` if the file has not changed since (same mtime and size). */
 function savedFor(filePath: string): SavedLint | undefined {
   const entry = saved.find((s) => s.filePath === filePath);
-  if (!entry) return undefined;
-  try {
-    const fd = openSync(filePath, 'r');
-    try {
-      const { mtimeMs, size } = fstatSync(fd);
-      return mtimeMs === entry.mtimeMs && size === entry.size ? entry : undefined;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
+  const stat = entry && statSync(filePath, { throwIfNoEntry: false });
+  return stat && stat.mtimeMs === entry.mtimeMs && stat.size === entry.size ? entry : undefined;
 }
 
 /**
@@ -74,21 +63,22 @@ function savedFor(filePath: string): SavedLint | undefined {
  * decoding is off the path to the first diagnostics.
  */
 function lintSaved(filePath: string, maxBytes: number, options: WorkerLintOptions, afterResult: (result: DatasetLintResult | undefined) => void): void {
-  const head = Buffer.alloc(8192);
   const fd = openSync(filePath, 'r');
-  let size: number;
-  let headBytes: number;
+  let bytes: Buffer;
+  let stat: Stats;
   try {
-    size = fstatSync(fd).size;
-    headBytes = readSync(fd, head, 0, head.length, 0);
+    stat = fstatSync(fd);
+    // The first 8 KiB say whether it is a dataset: other JSON files are not read whole.
+    const head = Buffer.alloc(Math.min(8192, stat.size));
+    const headBytes = readSync(fd, head, 0, head.length, 0);
+    if (stat.size > maxBytes || !datasetLinter.matches(filePath, head.subarray(0, headBytes).toString('utf8'))) {
+      afterResult(undefined);
+      return;
+    }
+    bytes = readWhole(fd, stat.size, head.subarray(0, headBytes));
   } finally {
     closeSync(fd);
   }
-  if (size > maxBytes || !datasetLinter.matches(filePath, head.subarray(0, headBytes).toString('utf8'))) {
-    afterResult(undefined);
-    return;
-  }
-  const { bytes, mtimeMs } = readSavedBytes(filePath);
   let text: string | undefined;
   let result: DatasetLintResult;
   if (isUtf8(bytes)) result = lintDatasetBytes(bytes, options);
@@ -97,7 +87,7 @@ function lintSaved(filePath: string, maxBytes: number, options: WorkerLintOption
   text ??= bytes.toString('utf8');
   const index = saved.findIndex((s) => s.filePath === filePath);
   if (index >= 0) saved.splice(index, 1);
-  saved.unshift({ filePath, text, mtimeMs, size, optionsKey: JSON.stringify(options), result });
+  saved.unshift({ filePath, text, mtimeMs: stat.mtimeMs, size: stat.size, optionsKey: JSON.stringify(options), result });
   saved.length = Math.min(saved.length, savedKept);
 }
 
@@ -117,7 +107,7 @@ port.on('message', (request: DatasetWorkerRequest) => {
   }
   if (request.type === 'mirrorLoad') {
     try {
-      const text = savedFor(request.filePath)?.text ?? readSaved(request.filePath).text;
+      const text = savedFor(request.filePath)?.text ?? readSaved(request.filePath);
       if (text.length === request.expectedLength) mirrors.set(request.key, { text, version: request.version });
       else mirrors.delete(request.key);
     } catch {

@@ -22,7 +22,7 @@ export type DatasetWorkerRequest =
   /**
    * Lints a saved file whose editor tab just opened, before VS Code has synced its text to the extension host
    * (seconds for tens of MB). The text and result are kept: the document's mirror and first lint reuse them.
-   * Answers `skipped` when the file is not a dataset or is larger than `maxBytes`.
+   * Answers `savedResult` without a result when the file is not a dataset or is larger than `maxBytes`.
    */
   | { type: 'lintSaved'; id: number; filePath: string; maxBytes: number; options: WorkerLintOptions }
   | { type: 'cancel'; id: number };

@@ -188,7 +188,8 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
   const hasTab = (key: string) => vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key));
 
   /**
-   * A tab opens seconds before VS Code has loaded a large file and synced it to extensions (30 MB: ~2.5 s), so the
+   * A tab opens seconds before VS Code has loaded a large file and synced it to extensions (30 MB: 6–9 s in
+   * code-server on the 2-core development machine), so the
    * saved file is linted from disk as the tab opens; the document's own lint then reuses the worker's copy.
    */
   async function lintOnTabOpen(uri: vscode.Uri): Promise<void> {

@@ -38,6 +38,8 @@ export interface JobsApi {
   readonly hosts: HostsTree;
   /** Builds a launch request for a script (the Launch panel and the task type use it). */
   buildRequest(options: { script: vscode.Uri; target: string; gpus?: number[]; env?: Record<string, string>; args?: string[] }): Promise<LaunchRequest>;
+  /** The core preflight of a shell script on a target and its chosen GPUs (none: all), in a worker; undefined for other files. */
+  preflight(script: vscode.Uri, target: string, gpuIndices?: number[]): Promise<PreflightResult | undefined>;
 }
 
 let api: JobsApi | undefined;
@@ -98,10 +100,11 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
       label: path.basename(o.script.fsPath),
     };
   }
-  // Its own worker thread (like the Launch panel's): a preflight lints whole datasets off the extension host thread.
+  // Its own worker thread: a preflight lints whole datasets, off the extension host thread and without holding up
+  // the editor's script lint.
   let preflightWorker: LintWorkerClient | undefined;
   disposables.push({ dispose: () => preflightWorker?.dispose() });
-  /** The core preflight (src/core/jobs/preflight.ts) for a script on a target, as the Launch panel and `ftw run` run it. */
+  /** The core preflight (src/core/jobs/preflight.ts) for a script on a target, as `ftw run` runs it. */
   async function preflightFor(script: vscode.Uri, target: string, gpuIndices?: number[]): Promise<PreflightResult | undefined> {
     if (!/\.(sh|bash)$/i.test(script.fsPath)) return undefined;
     const probe = await hosts.probe(target);
@@ -112,6 +115,7 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
     return preflightWorker.request({
       op: 'preflight',
       scriptPath: script.fsPath,
+      // Jobs run from the workspace folder (what gets synced); relative paths in the script resolve there.
       launchDir: vscode.workspace.getWorkspaceFolder(script)?.uri.fsPath ?? path.dirname(script.fsPath),
       gpus,
       fallbackGpu: gpus.length ? undefined : { name: String(name), memoryGiB: Number(memoryGiB), computeCapability: String(computeCapability), count: Number(count) },
@@ -142,7 +146,7 @@ export function registerJobs(context: FeatureContext): vscode.Disposable {
     return false;
   }
 
-  api = { runner, hosts, buildRequest };
+  api = { runner, hosts, buildRequest, preflight: preflightFor };
   disposables.push({ dispose: () => (api = undefined) });
 
   // Status bar: running and queued jobs.

@@ -2,13 +2,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { formatGiB } from '../../core/estimate/estimate';
-import type { GpuFacts } from '../../core/gpu/nvidiaSmi';
 import { scriptArgv, type LaunchRequest } from '../../core/jobs/job';
-import { probeTargetFacts } from '../../core/jobs/gpuProbe';
 import { chosenGpus, type PreflightResult } from '../../core/jobs/preflight';
 import { shellCommand } from '../../core/jobs/shellQuote';
 import { emptyForm, parseEnvLines, type HostToLaunch, type LaunchForm, type LaunchToHost, type PreflightItem, type PreflightSummary } from '../../protocol/launch';
-import { LintWorkerClient } from '../scriptLint/worker';
 import type { FeatureContext } from '../shared/context';
 import { launchTarget } from '../shared/launchTarget';
 import type { JobsApi } from './index';
@@ -29,10 +26,8 @@ const formKey = 'finetuneWorkbench.launchForm';
  * findings, Launch / Launch on save. No retainContextWhenHidden: the webview keeps its form with setState,
  * the host keeps a copy in workspaceState, and a serializer restores the panel after a reload.
  */
-export function registerLaunchPanel({ extension, log, settings }: FeatureContext, jobs: JobsApi, untrustedMessage: string): vscode.Disposable {
+export function registerLaunchPanel({ extension, log }: FeatureContext, jobs: JobsApi, untrustedMessage: string): vscode.Disposable {
   let current: { panel: vscode.WebviewPanel; form: () => LaunchForm; preflight: () => Promise<PreflightView> } | undefined;
-  // Its own worker thread: a preflight lints whole datasets and must not hold up the editor's script lint.
-  const worker = new LintWorkerClient(path.join(extension.extensionPath, 'dist', 'workers', 'scriptLint.js'), log);
   const distWebview = vscode.Uri.joinPath(extension.extensionUri, 'dist', 'webview');
   const webviewOptions: vscode.WebviewOptions = { enableScripts: true, localResourceRoots: [distWebview, vscode.Uri.joinPath(extension.extensionUri, 'media')] };
 
@@ -74,31 +69,17 @@ export function registerLaunchPanel({ extension, log, settings }: FeatureContext
     return { command: `${prefix} ${command}`, problems };
   }
 
-  const defaultGpu = (): GpuFacts => {
-    // A plain copy: configuration values are proxies that cannot be posted to a worker.
-    const { name, memoryGiB, computeCapability, count } = settings.get('gpu.default');
-    return { name: String(name), memoryGiB: Number(memoryGiB), computeCapability: String(computeCapability), count: Number(count) };
-  };
-
-  /** The core preflight (src/core/jobs/preflight.ts) in a worker, for the form's script, target and checked GPUs. */
+  /** The jobs feature's preflight (one worker for every launch path), for the form's script, target and checked GPUs. */
   async function runPreflight(form: LaunchForm): Promise<PreflightView> {
     const uri = scriptUri(form.script);
-    if (!uri || !/\.(sh|bash)$/i.test(uri.fsPath)) return { items: [], files: [], summary: { state: 'none', estimates: [] } };
+    const none: PreflightView = { items: [], files: [], summary: { state: 'none', estimates: [] } };
+    if (!uri) return none;
+    const result = await jobs.preflight(uri, form.target, form.gpus);
+    if (!result) return none;
+    // The probe is the one the preflight used (cached per target).
     const probe = await jobs.hosts.probe(form.target);
     const gpus = chosenGpus(probe.gpus, form.gpus).map(({ processes: _p, ...gpu }) => gpu);
     if (gpus.length) launchTarget.set({ target: form.target, gpus, transformersVersion: probe.transformersVersion, chosenIn: 'Launch panel' });
-    const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
-    const result: PreflightResult = await worker.request({
-      op: 'preflight',
-      scriptPath: uri.fsPath,
-      // Jobs run from the workspace folder (what gets synced); relative paths in the script resolve there.
-      launchDir: folder,
-      gpus,
-      fallbackGpu: gpus.length ? undefined : defaultGpu(),
-      gpuSource: gpus.length ? `probe of ${form.target}` : 'gpu.default setting',
-      transformersVersion: probe.transformersVersion ?? (settings.get('script.transformersVersion') || undefined),
-      ...probeTargetFacts(probe, form.target),
-    });
     const files = result.findings.map((f) => ({ file: f.file, line: f.range.start.line, character: f.range.start.character }));
     const items: PreflightItem[] = result.findings.map((f, id) => ({
       severity: f.severity === 'hint' ? 'info' : f.severity,
@@ -262,7 +243,6 @@ export function registerLaunchPanel({ extension, log, settings }: FeatureContext
   }
 
   return vscode.Disposable.from(
-    worker,
     // Runs the open Launch panel's preflight again and returns what the panel shows (findings and estimate).
     vscode.commands.registerCommand('finetuneWorkbench.runPreflight', async () => {
       if (!current) {
