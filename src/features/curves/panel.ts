@@ -203,6 +203,8 @@ export class CurvesPanel implements vscode.Disposable {
         }
         if (!this.runs.has(run.folder)) return;
         run.points = update.points;
+        // Points appended after the first read mean the files grew, whether a watcher event or the poll found them.
+        if (!update.full && update.chunks.length) run.live = true;
         if (update.full || update.chunks.length) this.send(run, update, seenAt);
       } while (run.again && !this.disposed);
     })();
