@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from '
 import { isUtf8 } from 'node:buffer';
 import { lintDatasetBytes, lintDatasetFile, lintDatasetText, lintDatasetTextInSlices, type DatasetLintResult } from '../core/dataset/lint';
 import { datasetLinter } from '../core/dataset/linter';
+import { compileAllSampleValidators } from '../core/dataset/schemas';
 import type { DatasetWorkerRequest, DatasetWorkerResponse, WorkerLintOptions } from '../core/dataset/protocol';
 
 const port = parentPort;
@@ -101,6 +102,10 @@ function sendResult(id: number, result: DatasetLintResult): void {
 }
 
 port.on('message', (request: DatasetWorkerRequest) => {
+  if (request.type === 'warmUp') {
+    compileAllSampleValidators();
+    return;
+  }
   if (request.type === 'cancel') {
     running.get(request.id)?.abort(new Error('cancelled'));
     return;

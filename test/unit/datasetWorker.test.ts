@@ -52,6 +52,21 @@ describe('dataset lint worker: lint on tab open and document mirrors', () => {
     return (answer as Extract<DatasetWorkerResponse, { type: 'result' }>).result;
   }
 
+  it('warms up without answering, and lints the same afterwards', async () => {
+    const answers: DatasetWorkerResponse[] = [];
+    const listener = (message: DatasetWorkerResponse) => answers.push(message);
+    worker.on('message', listener);
+    tell({ type: 'warmUp' });
+    const file = path.join(dir, 'after-warm-up.json');
+    const text = datasetText(['user', 'gpt']);
+    writeFileSync(file, text);
+    const { result } = await lintSaved(file);
+    worker.off('message', listener);
+    assert.equal(answers.length, 1, 'only the lint answers');
+    assert.deepEqual(result, lintDatasetText(text, { ...options, filePath: undefined }));
+    assert.deepEqual(rules(result), ['DS-ALTERNATION@24', 'DS-FIRST-USER@20', 'DS-ROLE-VALUES@20']);
+  });
+
   it('lints a saved dataset as the editor shows it (no BOM), and its mirror takes the kept text', async () => {
     const file = path.join(dir, 'bom.json');
     const text = datasetText(['user', 'human']);

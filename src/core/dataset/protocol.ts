@@ -25,6 +25,11 @@ export type DatasetWorkerRequest =
    * Answers `savedResult` without a result when the file is not a dataset or is larger than `maxBytes`.
    */
   | { type: 'lintSaved'; id: number; filePath: string; maxBytes: number; options: WorkerLintOptions }
+  /**
+   * Loads what the first lint would otherwise load on its way (the worker's code, every format's compiled schema),
+   * so that the first dataset opened after activation does not wait for it. Answers nothing.
+   */
+  | { type: 'warmUp' }
   | { type: 'cancel'; id: number };
 
 /** Messages the worker sends back. */

@@ -29,4 +29,9 @@ export function sampleValidator(format: DatasetFormat): ValidateFunction {
   return validate;
 }
 
+/** Compiles every format's sample validator now (a worker warming up), not on the first sample of each format. */
+export function compileAllSampleValidators(): void {
+  for (const format of Object.keys(formatSchemas) as DatasetFormat[]) sampleValidator(format);
+}
+
 export type { ErrorObject };

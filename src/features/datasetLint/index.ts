@@ -81,6 +81,11 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
   status.name = 'Finetune Workbench: dataset';
   status.command = 'workbench.actions.view.problems';
   disposables.push(worker, diagnostics, status);
+  // We were activated by a fine-tuning workspace or a JSON file: a dataset is likely to be opened next, and its first
+  // lint should not also pay for starting the worker. A second after activation, to stay out of the startup rush.
+  const warmUpTimer = setTimeout(() => worker.warmUp(), 1000);
+  warmUpTimer.unref();
+  disposables.push({ dispose: () => clearTimeout(warmUpTimer) });
 
   function formatFor(uri: vscode.Uri): DatasetFormat | undefined {
     const overrides = settings.get('dataset.formatOverrides', uri);
