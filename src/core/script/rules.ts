@@ -581,7 +581,7 @@ function lintLoraLearningRate(ctx: RuleContext, flags: readonly FlagOccurrence[]
   ctx.add(
     'SCRIPT-LR',
     'info',
-    `${where} is a full-fine-tuning learning rate, but this run trains ${lora.method} adapters (${switchText}). LoRA usually trains at 1e-4..3e-4 (Qwen's LoRA scripts use 3e-4, its full fine-tuning script 1e-5); at ${lrFlag.value.text} the adapters, which start at zero, may barely change. If the loss hardly falls, try 1e-4..3e-4; keep ${lrFlag.value.text} if you chose it on purpose.`,
+    `${where} is a full-fine-tuning learning rate, but this run trains ${lora.method} adapters (${switchText}). LoRA usually trains at 1e-4..3e-4 (Qwen's LoRA scripts use 3e-4, its full fine-tuning script 1e-5); at ${lrFlag.value.text} the adapters, which start out changing nothing, may barely learn. If the loss hardly falls, try 1e-4..3e-4; keep ${lrFlag.value.text} if you chose it on purpose.`,
     lrFlag.value.range,
   );
 }
