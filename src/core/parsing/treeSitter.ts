@@ -57,3 +57,9 @@ export async function createParser(grammar: GrammarName): Promise<Parser> {
 }
 
 export type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
+
+/** Visits a node and its named descendants, depth first in source order. */
+export function walkTree(node: WebTreeSitter.Node, visit: (n: WebTreeSitter.Node) => void): void {
+  visit(node);
+  for (const child of node.namedChildren) if (child) walkTree(child, visit);
+}

@@ -1,7 +1,8 @@
 import type { FixableFinding } from '../lint/fixes';
 import { bitsandbytesBlocker, type TargetPlatform } from '../lint/target';
 import { LineIndex } from '../parsing/lineIndex';
-import { createParser, type SyntaxNode } from '../parsing/treeSitter';
+import { createParser, walkTree as walk, type SyntaxNode } from '../parsing/treeSitter';
+import { qwenPeftTokenizerFindings, readTextFromDisk, type PythonFileContext } from './peft';
 
 /** MiniCPM-V's resampler uses out_proj/kv_proj weights directly; bnb-quantized copies crash the matmul (domain.md D.3). */
 export const minicpmInt8SkipModules = ['out_proj', 'kv_proj', 'lm_head'] as const;
@@ -12,11 +13,6 @@ export interface QuantizationCall {
   /** keyword → source text of its value. */
   keywords: Map<string, { text: string; node: SyntaxNode }>;
   node: SyntaxNode;
-}
-
-function walk(node: SyntaxNode, visit: (n: SyntaxNode) => void): void {
-  visit(node);
-  for (const child of node.namedChildren) if (child) walk(child, visit);
 }
 
 function calleeName(call: SyntaxNode): string {
@@ -38,12 +34,15 @@ function keywordsOf(call: SyntaxNode): Map<string, { text: string; node: SyntaxN
   return keywords;
 }
 
-export interface PythonLintOptions {
+export interface PythonLintOptions extends Partial<PythonFileContext> {
   /** OS / CUDA of the target that runs the file, when known (Q-BNB-PLATFORM). */
   platform?: TargetPlatform;
 }
 
-/** Finds BitsAndBytesConfig(...) and from_pretrained(..., quantization_config=/load_in_8bit=) calls with tree-sitter-python. */
+/**
+ * Finds BitsAndBytesConfig(...) and from_pretrained(..., quantization_config=/load_in_8bit=) calls with tree-sitter-python,
+ * and runs the Python rules on the same tree (Q-*, QWEN-GPTQ-MERGE, QWEN-PEFT-TOKENIZER).
+ */
 export async function findQuantizationCalls(text: string, options: PythonLintOptions = {}): Promise<{ calls: QuantizationCall[]; findings: FixableFinding[] }> {
   const parser = await createParser('python');
   const tree = parser.parse(text);
@@ -136,6 +135,7 @@ export async function findQuantizationCalls(text: string, options: PythonLintOpt
         range: lines.range(fn.startIndex, fn.endIndex),
       });
     });
+    findings.push(...qwenPeftTokenizerFindings(tree.rootNode, lines, { filePath: options.filePath, baseDir: options.baseDir, readText: options.readText ?? readTextFromDisk }));
     return { calls, findings };
   } finally {
     tree.delete();

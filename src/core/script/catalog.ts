@@ -86,7 +86,7 @@ const trainingArgumentDocs: readonly FlagInfo[] = [
   f('gradient_accumulation_steps', 'int', '1', 'Micro-batches per optimizer step.', hfSrc),
   f('eval_accumulation_steps', 'int', undefined, 'Prediction steps to accumulate before moving to CPU.', hfSrc),
   f('eval_delay', 'float', '0', 'Epochs or steps before the first evaluation.', hfSrc),
-  f('learning_rate', 'float', '5e-05', 'Peak learning rate (DeepSpeed optimizer.params.lr / warmup_max_lr when "auto").', hfSrc),
+  f('learning_rate', 'float', '5e-05', 'Peak learning rate (DeepSpeed optimizer.params.lr / warmup_max_lr when "auto"). Typical: 1e-5 and below for full fine-tuning, 1e-4..3e-4 for LoRA (Qwen scripts: 1e-5 full, 3e-4 LoRA; MiniCPM-V ships 1e-6 for both).', hfSrc),
   f('weight_decay', 'float', '0.0', 'AdamW weight decay.', hfSrc),
   f('adam_beta1', 'float', '0.9', 'AdamW beta1.', hfSrc),
   f('adam_beta2', 'float', '0.999', 'AdamW beta2.', hfSrc),

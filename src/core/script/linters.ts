@@ -60,11 +60,12 @@ export const deepSpeedConfigLinter: FileLinter = {
   },
 };
 
-/** Python files that build quantized models (BitsAndBytesConfig, from_pretrained(quantization_config=...)). */
+/** Python files: quantized model loading (BitsAndBytesConfig, from_pretrained(quantization_config=...)), adapter loading. */
 export const pythonQuantizationLinter: FileLinter = {
   kind: 'python',
   matches: (filePath) => /\.py$/i.test(filePath),
   async lintFile(filePath, options) {
-    return (await findQuantizationCalls(await readFile(filePath, 'utf8'), { platform: options.platform })).findings;
+    const text = await readFile(filePath, 'utf8');
+    return (await findQuantizationCalls(text, { platform: options.platform, filePath: path.resolve(filePath), baseDir: options.baseDir })).findings;
   },
 };

@@ -1,4 +1,4 @@
-import { createParser, type SyntaxNode } from '../parsing/treeSitter';
+import { createParser, walkTree as walk } from '../parsing/treeSitter';
 
 /** The command-line arguments a Python training program declares through HfArgumentParser dataclasses. */
 export interface ProgramArguments {
@@ -13,11 +13,6 @@ export interface ProgramArguments {
   trainingStepParams?: string[];
   /** 0-based line of that def. */
   trainingStepLine?: number;
-}
-
-function walk(node: SyntaxNode, visit: (n: SyntaxNode) => void): void {
-  visit(node);
-  for (const child of node.namedChildren) if (child) walk(child, visit);
 }
 
 /** Reads the dataclass fields of a finetune.py with tree-sitter-python. */

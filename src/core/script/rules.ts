@@ -414,6 +414,7 @@ async function lintLaunch(ctx: RuleContext, launch: LaunchCommand, options: Scri
   if (kind === 'minicpmv' && qLora && model && !quant) {
     ctx.add('Q-QLORA-NOQUANT', 'info', `--q_lora true does not quantize ${model} (MiniCPM-V finetune.py has no BitsAndBytesConfig): it trains at full precision. Use an -int4 checkpoint for QLoRA.`, get('q_lora')!.flagRange);
   }
+  lintLoraLearningRate(ctx, flags);
 
   // ----- files the script names, and the DeepSpeed config -----
   const dsFlag = get('deepspeed');
@@ -549,6 +550,40 @@ function lintPorts(ctx: RuleContext, launch: LaunchCommand, portsInUse: readonly
   const free = freePortAfter(Number(text));
   const fix = free ? ctx.replaceValue(value, String(free), `Set ${name} to ${free}`) : undefined;
   ctx.add('SCRIPT-PORT', 'warning', `${name}=${text}, but ${busyText(taken)}: rank 0 fails with ${listenError}. Pick another port${free ? `, e.g. ${free}` : ''}.`, value.range, fix ? [fix] : undefined);
+}
+
+/** The flag that turns on LoRA training, if any: --use_lora (MiniCPM-V, Qwen), --lora_enable (Qwen-VL), --finetuning_type lora (LLaMA-Factory). */
+export function loraSwitch(flags: readonly FlagOccurrence[]): { flag: FlagOccurrence; method: 'LoRA' | 'QLoRA' } | undefined {
+  const quantized = flagBool(lastFlag(flags, 'q_lora')) === true || ['4', '8'].includes(lastFlag(flags, 'quantization_bit')?.value?.text ?? '');
+  const method = quantized ? 'QLoRA' : 'LoRA';
+  // --q_lora alone trains nothing extra: these finetune.py files apply LoRA only under use_lora.
+  for (const key of ['use_lora', 'lora_enable']) {
+    const flag = lastFlag(flags, key);
+    if (flagBool(flag) === true) return { flag: flag!, method };
+  }
+  const type = lastFlag(flags, 'finetuning_type');
+  if (type?.value?.text?.toLowerCase() === 'lora') return { flag: type, method };
+  return undefined;
+}
+
+/** LoRA below this learning rate is flagged (SCRIPT-LR): Qwen's LoRA scripts use 3e-4, its full fine-tuning script 1e-5. */
+export const loraLowLearningRate = 1e-5;
+
+/** SCRIPT-LR: a LoRA run with a full-fine-tuning-sized learning rate (MiniCPM-V ships 1e-6 in both scripts). Advice only, so no fix. */
+function lintLoraLearningRate(ctx: RuleContext, flags: readonly FlagOccurrence[]): void {
+  const lora = loraSwitch(flags);
+  const lrFlag = lastFlag(flags, 'learning_rate');
+  const lr = numberOf(lrFlag?.value);
+  if (!lora || !lrFlag?.value || lr === undefined || lr <= 0 || lr > loraLowLearningRate) return;
+  const via = lrFlag.value.vars.at(-1);
+  const where = via ? `${via}=${lrFlag.value.text} (--${lrFlag.name} $${via})` : `--${lrFlag.name} ${lrFlag.value.text}`;
+  const switchText = lora.flag.value?.text !== undefined ? `--${lora.flag.name} ${lora.flag.value.text}` : `--${lora.flag.name}`;
+  ctx.add(
+    'SCRIPT-LR',
+    'info',
+    `${where} is a full-fine-tuning learning rate, but this run trains ${lora.method} adapters (${switchText}). LoRA usually trains at 1e-4..3e-4 (Qwen's LoRA scripts use 3e-4, its full fine-tuning script 1e-5); at ${lrFlag.value.text} the adapters, which start out changing nothing, may barely learn. If the loss hardly falls, try 1e-4..3e-4; keep ${lrFlag.value.text} if you chose it on purpose.`,
+    lrFlag.value.range,
+  );
 }
 
 /** Dataset rules about where `<image>` sits; int4 MiniCPM-V users met them as Q-INT4-TOKENS. */

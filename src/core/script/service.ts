@@ -1,16 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AnalyzeRequest, CompleteRequest, EstimateRequest, HoverRequest, PreflightRequest, ResponseFor, ServiceRequest } from './protocol';
 import { lintDeepSpeedConfig } from '../deepspeed/config';
 import { estimateMemory, suggestFits } from '../estimate/estimate';
 import { estimateInputFromLaunch } from '../estimate/fromScript';
 import type { GpuFacts } from '../gpu/nvidiaSmi';
+import { readTextFromDisk } from '../python/peft';
 import { findQuantizationCalls } from '../python/quantization';
 import { runPreflight } from '../jobs/preflight';
 import { flagCompletions, hoverAt } from './assist';
 import { lintShellScript, type ScriptLintResult } from './rules';
 
 const GiB = 1024 ** 3;
+
+/** A file's text as the editor has it: the unsaved buffer of an open document, else the disk. */
+function readOpenOrDisk(request: AnalyzeRequest, file: string): string | undefined {
+  return file in request.openFiles ? request.openFiles[file] : readTextFromDisk(file);
+}
 
 /** A request for a document version the service has not analysed (the host re-sends `analyze` first). */
 export class StaleVersionError extends Error {}
@@ -58,7 +64,8 @@ export class ScriptLintService {
     }
     if (request.kind === 'python') {
       this.documents.set(request.uri, analysed);
-      return { findings: (await findQuantizationCalls(request.text, { platform: request.platform })).findings, lenses: [], deepSpeedConfigs: [] };
+      const findings = (await findQuantizationCalls(request.text, { platform: request.platform, filePath: request.fileName, readText: (file) => readOpenOrDisk(request, file) })).findings;
+      return { findings, lenses: [], deepSpeedConfigs: [] };
     }
     const launchDir = path.dirname(request.fileName);
     const result = await lintShellScript(request.text, {
@@ -68,14 +75,7 @@ export class ScriptLintService {
       transformersVersion: request.transformersVersion,
       platform: request.platform,
       portsInUse: request.portsInUse,
-      readText: (file) => {
-        if (file in request.openFiles) return request.openFiles[file];
-        try {
-          return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-        } catch {
-          return undefined;
-        }
-      },
+      readText: (file) => readOpenOrDisk(request, file),
       fileExists: (file) => file in request.openFiles || existsSync(file),
     });
     analysed.result = result;

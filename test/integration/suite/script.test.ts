@@ -55,7 +55,7 @@ describe('script lint, quick fixes, hovers and memory estimate', () => {
   it('shows the script findings of examples/minicpm-v-lora/finetune_lora.sh as diagnostics', async () => {
     const list = await diagnosticsWith(script.uri, 'SCRIPT-LLMTYPE');
     const codes = list.map((d) => String(d.code)).sort();
-    assert.deepEqual(codes, ['SCRIPT-CWD', 'SCRIPT-EVALSTRAT', 'SCRIPT-FP16-NAN', 'SCRIPT-LLMTYPE', 'SCRIPT-SCHED-IGNORED']);
+    assert.deepEqual(codes, ['SCRIPT-CWD', 'SCRIPT-EVALSTRAT', 'SCRIPT-FP16-NAN', 'SCRIPT-LLMTYPE', 'SCRIPT-LR', 'SCRIPT-SCHED-IGNORED']);
     const llmType = list.find((d) => d.code === 'SCRIPT-LLMTYPE')!;
     assert.equal(llmType.severity, vscode.DiagnosticSeverity.Error);
     assert.equal(script.getText(llmType.range), 'qwen2');

@@ -22,7 +22,7 @@ function minicpm(over: Record<string, string | null> = {}, vars: Record<string, 
     model_name_or_path: '$MODEL', llm_type: '$LLM_TYPE', data_path: 'data/train.json', eval_data_path: 'data/eval.json',
     remove_unused_columns: 'false', bf16: 'true', fp16: 'false', do_train: '', tune_vision: 'true', tune_llm: 'false', use_lora: 'true',
     eval_strategy: '"steps"', output_dir: 'output/lora', per_device_train_batch_size: '1', gradient_accumulation_steps: '1',
-    learning_rate: '1e-6', deepspeed: 'ds_config_zero2.json', ...over,
+    learning_rate: '2e-4', deepspeed: 'ds_config_zero2.json', ...over,
   };
   const lines = Object.entries(v).map(([k, val]) => `${k}="${val}"`);
   lines.push('DISTRIBUTED_ARGS="--nproc_per_node $GPUS_PER_NODE --nnodes 1"');
@@ -226,7 +226,7 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
   it('the example MiniCPM-V script: LLM_TYPE, evaluation_strategy, fp16 with LoRA, scheduler override', async () => {
     const example = path.join(root, 'examples', 'minicpm-v-lora');
     const result = await lintShellScript(readFileSync(path.join(example, 'finetune_lora.sh'), 'utf8'), { launchDir: example, gpu: a100x8 });
-    assert.deepEqual(rules(result.findings).sort(), ['SCRIPT-CWD', 'SCRIPT-EVALSTRAT', 'SCRIPT-FP16-NAN', 'SCRIPT-LLMTYPE', 'SCRIPT-SCHED-IGNORED']);
+    assert.deepEqual(rules(result.findings).sort(), ['SCRIPT-CWD', 'SCRIPT-EVALSTRAT', 'SCRIPT-FP16-NAN', 'SCRIPT-LLMTYPE', 'SCRIPT-LR', 'SCRIPT-SCHED-IGNORED']);
     assert.equal(result.launches[0].deepspeed?.facts?.stage, 2);
   });
 
@@ -425,5 +425,45 @@ describe('script rules (domain.md D.2, D.3, D.3c)', () => {
     assert.equal(covered(text, f.range), '--q_lora');
     assert.ok(!rules(await lint(q1('Qwen/Qwen-7B-Chat', '--q_lora --fp16 True'))).includes('QWEN-GPTQ-WARN'));
     assert.ok(!rules(await lint(q1('Qwen/Qwen-7B-Chat-Int4', '--q_lora False --fp16 True'))).includes('QWEN-GPTQ-WARN'));
+  });
+
+  it('SCRIPT-LR: MiniCPM-V LoRA at its shipped 1e-6 is an info on the value, naming the LoRA range; no fix', async () => {
+    const text = minicpm({ learning_rate: '1e-6' });
+    const f = (await lint(text)).find((x) => x.rule === 'SCRIPT-LR')!;
+    assert.equal(f.severity, 'info');
+    assert.equal(covered(text, f.range), '1e-6');
+    assert.match(f.message, /^--learning_rate 1e-6 is a full-fine-tuning learning rate, but this run trains LoRA adapters \(--use_lora true\)\. LoRA usually trains at 1e-4\.\.3e-4 \(Qwen's LoRA scripts use 3e-4/);
+    assert.equal(f.fixes, undefined, 'changing the LR is advice, not a safe fix');
+    assert.ok(rules(await lint(minicpm({ learning_rate: '1e-5' }))).includes('SCRIPT-LR'), '1e-5 is the limit, inclusive');
+    const inline = 'torchrun --nproc_per_node 1 finetune.py --model_name_or_path openbmb/MiniCPM-V-2_6 --llm_type qwen --use_lora true --tune_llm false --output_dir o --learning_rate=5e-6\n';
+    assert.equal(covered(inline, (await lint(inline)).find((x) => x.rule === 'SCRIPT-LR')!.range), '5e-6', '--learning_rate=5e-6: the value part');
+  });
+
+  it('SCRIPT-LR: the value from a variable is reported at the assignment; an unresolved variable says nothing', async () => {
+    const text = minicpm({ learning_rate: '$LR' }, { LR: '1e-6' });
+    const f = (await lint(text)).find((x) => x.rule === 'SCRIPT-LR')!;
+    assert.equal(covered(text, f.range), '1e-6');
+    assert.equal(f.range.start.line, 3, 'LR="1e-6" is the fourth line');
+    assert.match(f.message, /^LR=1e-6 \(--learning_rate \$LR\) is a full-fine-tuning learning rate/);
+    assert.ok(!rules(await lint(minicpm({ learning_rate: '$LR' }))).includes('SCRIPT-LR'), 'LR comes from the environment');
+    assert.ok(!rules(await lint(minicpm({ learning_rate: '$LR' }, { LR: '$1' }))).includes('SCRIPT-LR'), 'LR is a positional argument');
+  });
+
+  it('SCRIPT-LR: Qwen bare --use_lora, Q-LoRA and --lora_enable count; full fine-tuning, LoRA at 2e-4 and --use_lora False do not', async () => {
+    const qwen1 = (flags: string) => `torchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen-7B-Chat --data_path data/train.json --output_dir o --bf16 True ${flags}\n`;
+    const lora = (await lint(qwen1('--learning_rate 5e-6 --use_lora'))).find((x) => x.rule === 'SCRIPT-LR')!;
+    assert.match(lora.message, /trains LoRA adapters \(--use_lora\)/);
+    const int4 = 'torchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen-7B-Chat-Int4 --output_dir o --fp16 True --use_lora --q_lora --learning_rate 1e-6\n';
+    assert.match((await lint(int4)).find((x) => x.rule === 'SCRIPT-LR')!.message, /trains QLoRA adapters/);
+    const qwen25 = (useLora: string) => `USE_LORA=${useLora}\ntorchrun --nproc_per_node 1 finetune.py --model_name_or_path Qwen/Qwen2.5-7B-Instruct --output_dir o --use_lora \${USE_LORA} --learning_rate 1e-5\n`;
+    assert.ok(rules(await lint(qwen25('True'))).includes('SCRIPT-LR'));
+    assert.ok(!rules(await lint(qwen25('False'))).includes('SCRIPT-LR'), 'USE_LORA=False is full fine-tuning');
+    assert.ok(rules(await lint('torchrun --nproc_per_node 1 train_qwen.py --model_name_or_path Qwen/Qwen2.5-VL-7B-Instruct --output_dir o --lora_enable True --learning_rate 2e-7\n')).includes('SCRIPT-LR'));
+    assert.ok(!rules(await lint(qwen1('--learning_rate 1e-5'))).includes('SCRIPT-LR'), "full fine-tuning at Qwen's 1e-5");
+    assert.ok(!rules(await lint(minicpm({ use_lora: 'false', tune_llm: 'true', learning_rate: '1e-5' }))).includes('SCRIPT-LR'), 'MiniCPM-V full fine-tuning');
+    assert.ok(!rules(await lint(qwen1('--learning_rate 1e-6 --q_lora'))).includes('SCRIPT-LR'), '--q_lora without --use_lora trains no adapters');
+    assert.ok(!rules(await lint(minicpm())).includes('SCRIPT-LR'), 'LoRA at 2e-4');
+    assert.ok(!rules(await lint(qwen1('--use_lora --learning_rate 3e-4'))).includes('SCRIPT-LR'));
+    assert.ok(!rules(await lint(qwen1('--use_lora'))).includes('SCRIPT-LR'), 'no flag: the 5e-5 default');
   });
 });
