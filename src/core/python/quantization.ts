@@ -1,4 +1,5 @@
 import type { FixableFinding } from '../lint/fixes';
+import { capabilityAtLeast, type GpuFacts } from '../gpu/nvidiaSmi';
 import { bitsandbytesBlocker, type TargetPlatform } from '../lint/target';
 import { LineIndex } from '../parsing/lineIndex';
 import { createParser, walkTree as walk, type SyntaxNode } from '../parsing/treeSitter';
@@ -34,9 +35,18 @@ function keywordsOf(call: SyntaxNode): Map<string, { text: string; node: SyntaxN
   return keywords;
 }
 
+/** The whole `name=value` of a keyword argument, from its value node. */
+function rangeOfKeyword(lines: LineIndex, value: SyntaxNode) {
+  const argument = value.parent?.type === 'keyword_argument' ? value.parent : value;
+  return lines.range(argument.startIndex, argument.endIndex);
+}
+
 export interface PythonLintOptions extends Partial<PythonFileContext> {
   /** OS / CUDA of the target that runs the file, when known (Q-BNB-PLATFORM). */
   platform?: TargetPlatform;
+  /** The target's GPU, when known (Q-8BIT-CC), and where that fact came from ("launch target gpu01", "setting …"). */
+  gpu?: GpuFacts;
+  gpuSource?: string;
 }
 
 /**
@@ -102,6 +112,19 @@ export async function findQuantizationCalls(text: string, options: PythonLintOpt
         severity: blocker!.severity,
         message: `${what} needs bitsandbytes, which runs on CUDA GPUs only, but ${blocker!.reason}: loading fails ("ImportError: Using \`bitsandbytes\` 8-bit quantization requires Accelerate …"; MiniCPM-V maintainers: bitsandbytes supports CUDA devices only, #215). Run it on a Linux machine with an NVIDIA GPU, or load the model unquantized (torch_dtype=torch.float16).`,
         range: lines.range(call.node.startIndex, call.node.childForFieldName('arguments')?.startIndex ?? call.node.endIndex),
+      });
+    }
+    // bitsandbytes' int8 matmul needs compute capability 7.5 (Turing) or newer; older GPUs fall back to a slow path
+    // (domain.md D.3c; maintainer: "4-bit is supported by all GPUs, but 8-bit is not", bitsandbytes#529).
+    const gpu = options.gpu;
+    for (const call of gpu && !capabilityAtLeast(gpu, 7, 5) ? calls : []) {
+      if (call.keywords.get('load_in_8bit')?.text !== 'True') continue;
+      const gpuWhere = options.gpuSource ? ` (${options.gpuSource})` : '';
+      findings.push({
+        rule: 'Q-8BIT-CC',
+        severity: 'warning',
+        message: `8-bit bitsandbytes on ${gpu!.name}, compute capability ${gpu!.computeCapability}${gpuWhere}: int8 matmul needs 7.5 or newer, so bitsandbytes warns "Compute capability < 7.5 detected! Only slow 8-bit matmul is supported for your GPU!" and runs slowly. Use 4-bit (load_in_4bit=True, which every GPU supports) or a Turing-or-newer GPU.`,
+        range: rangeOfKeyword(lines, call.keywords.get('load_in_8bit')!.node),
       });
     }
     // merge_and_unload() on an adapter whose base is a GPTQ checkpoint: peft refuses (QWEN-GPTQ-MERGE).

@@ -66,6 +66,6 @@ export const pythonQuantizationLinter: FileLinter = {
   matches: (filePath) => /\.py$/i.test(filePath),
   async lintFile(filePath, options) {
     const text = await readFile(filePath, 'utf8');
-    return (await findQuantizationCalls(text, { platform: options.platform, filePath: path.resolve(filePath), baseDir: options.baseDir })).findings;
+    return (await findQuantizationCalls(text, { platform: options.platform, gpu: options.gpu, gpuSource: options.gpu ? 'launch target' : undefined, filePath: path.resolve(filePath), baseDir: options.baseDir })).findings;
   },
 };

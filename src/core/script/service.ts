@@ -64,7 +64,7 @@ export class ScriptLintService {
     }
     if (request.kind === 'python') {
       this.documents.set(request.uri, analysed);
-      const findings = (await findQuantizationCalls(request.text, { platform: request.platform, filePath: request.fileName, readText: (file) => readOpenOrDisk(request, file) })).findings;
+      const findings = (await findQuantizationCalls(request.text, { platform: request.platform, gpu: request.gpu, gpuSource: request.gpuSource, filePath: request.fileName, readText: (file) => readOpenOrDisk(request, file) })).findings;
       return { findings, lenses: [], deepSpeedConfigs: [] };
     }
     const launchDir = path.dirname(request.fileName);

@@ -47,6 +47,20 @@ describe('Python quantization lint (tree-sitter-python)', () => {
     assert.deepEqual((await findQuantizationCalls(gptq, { platform: { os: 'darwin' } })).findings, [], 'GPTQ is not bitsandbytes');
   });
 
+  it('Q-8BIT-CC: 8-bit bitsandbytes on a GPU under compute capability 7.5 (slow int8 matmul); silent for 4-bit, for 7.5+ and without GPU facts', async () => {
+    const text = "from transformers import BitsAndBytesConfig\nq8 = BitsAndBytesConfig(load_in_8bit=True)\nq4 = BitsAndBytesConfig(load_in_4bit=True)\nm = AutoModel.from_pretrained('Qwen/Qwen2.5-7B', load_in_8bit=True)\n";
+    const v100 = { name: 'Tesla V100-SXM2-32GB', memoryGiB: 32, computeCapability: '7.0', count: 8 };
+    const found = (await findQuantizationCalls(text, { gpu: v100, gpuSource: 'setting finetuneWorkbench.gpu.default' })).findings.filter((f) => f.rule === 'Q-8BIT-CC');
+    // The load_in_8bit=True keyword of each 8-bit call, not the 4-bit one.
+    assert.deepEqual(found.map((f) => [f.severity, f.range.start.line, f.range.start.character, f.range.end.character]), [['warning', 1, 24, 41], ['warning', 3, 49, 66]]);
+    assert.match(found[0].message, /Tesla V100-SXM2-32GB, compute capability 7\.0 \(setting finetuneWorkbench\.gpu\.default\).*Only slow 8-bit matmul.*load_in_4bit=True/);
+    const t4 = { name: 'Tesla T4', memoryGiB: 16, computeCapability: '7.5', count: 1 };
+    assert.deepEqual((await findQuantizationCalls(text, { gpu: t4 })).findings.filter((f) => f.rule === 'Q-8BIT-CC'), []);
+    assert.deepEqual((await findQuantizationCalls(text)).findings.filter((f) => f.rule === 'Q-8BIT-CC'), []);
+    const only4bit = "q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4')\n";
+    assert.deepEqual((await findQuantizationCalls(only4bit, { gpu: v100 })).findings, []);
+  });
+
   it('QWEN-GPTQ-MERGE: merge_and_unload() where the base is a Qwen GPTQ Int4 checkpoint; fine for bf16 and MiniCPM bnb int4', async () => {
     const merge = (model: string) => `from peft import AutoPeftModelForCausalLM\nbase = '${model}'\nmodel = AutoPeftModelForCausalLM.from_pretrained('output_qwen', device_map='auto')\nmerged = model.merge_and_unload()\n`;
     // These Qwen-1 loads also meet QWEN-PEFT-TOKENIZER (peft.test.ts); this test is about merging.
