@@ -183,7 +183,11 @@ export function estimateMemory(input: EstimateInput): Estimate {
     layerActs = ckpt ? tokens * m.numLayers * 2 * h + tokens * perTokenLayer : tokens * m.numLayers * perTokenLayer;
   }
   // Cross-entropy upcasts logits to fp32: log-softmax output + its gradient + the input gradient live together.
-  const logits = 12 * tokens * m.vocabSize;
+  // Qwen-1's remote code takes the loss of its 16-bit logits (a shifted contiguous copy of them); under DeepSpeed's
+  // 16-bit engine nothing autocasts that to fp32: logits, the copy, the log-softmax output and its gradient, 2 bytes
+  // each (with the Trainer's autocast, as without DeepSpeed, log-softmax runs in fp32 again).
+  const halfLoss = m.halfPrecisionLoss === true && input.deepspeed === true && half;
+  const logits = (halfLoss ? 8 : 12) * tokens * m.vocabSize;
   const visionActs = isVision
     ? visionActivationBytes(m.vision!, batch * (input.imagesPerSample ?? 1) * (input.slicesPerImage ?? 10), { trained: tuneVision, gradientCheckpointing: ckpt })
     : 0;

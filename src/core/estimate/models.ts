@@ -29,6 +29,11 @@ export interface ModelShape {
   quantized?: 'int4' | 'int8';
   /** MiniCPM-V code path (LoRA also trains embed_tokens + resampler via modules_to_save). */
   family?: 'minicpmv' | 'qwen-vl' | 'llm';
+  /**
+   * The model's own forward takes the loss of its 16-bit logits without upcasting them (Qwen-1 / Qwen-VL remote code,
+   * modeling_qwen.py QWenLMHeadModel.forward: CrossEntropyLoss on lm_head's output), unlike transformers' loss functions.
+   */
+  halfPrecisionLoss?: boolean;
 }
 
 const siglip400m = { hiddenSize: 1152, intermediateSize: 4304, numLayers: 27, patchesPerSlice: 1024, tokensPerSlice: 64, projectorParams: 0 };
@@ -70,10 +75,10 @@ export const builtinModels: readonly ModelShape[] = [
   llm('Qwen/Qwen2.5-32B', 5120, 27648, 64, 40, 8, 152064, false),
   llm('Qwen/Qwen2.5-72B', 8192, 29568, 80, 64, 8, 152064, false),
   llm('Qwen/Qwen3-8B', 4096, 12288, 36, 32, 8, 151936, false),
-  llm('Qwen/Qwen-1_8B', 2048, 5504, 24, 16, 16, 151936, false),
-  llm('Qwen/Qwen-7B', 4096, 11008, 32, 32, 32, 151936, false),
-  llm('Qwen/Qwen-14B', 5120, 13696, 40, 40, 40, 152064, false),
-  llm('Qwen/Qwen-72B', 8192, 24576, 80, 64, 64, 152064, false),
+  { ...llm('Qwen/Qwen-1_8B', 2048, 5504, 24, 16, 16, 151936, false), halfPrecisionLoss: true },
+  { ...llm('Qwen/Qwen-7B', 4096, 11008, 32, 32, 32, 151936, false), halfPrecisionLoss: true },
+  { ...llm('Qwen/Qwen-14B', 5120, 13696, 40, 40, 40, 152064, false), halfPrecisionLoss: true },
+  { ...llm('Qwen/Qwen-72B', 8192, 24576, 80, 64, 64, 152064, false), halfPrecisionLoss: true },
   llm('meta-llama/Llama-2-7b-hf', 4096, 11008, 32, 32, 32, 32000, false),
   llama3_8b,
   llm('meta-llama/Llama-3.1-8B', 4096, 14336, 32, 32, 8, 128256, false),
@@ -133,6 +138,7 @@ export function modelFromConfig(config: Json, id = 'config.json'): ModelShape {
     vocabSize: vocab,
     tiedEmbeddings: (text.tie_word_embeddings ?? config.tie_word_embeddings) === true,
     family: /minicpmv/i.test(String(config.model_type ?? '')) ? 'minicpmv' : config.vision_config ? 'qwen-vl' : 'llm',
+    ...(config.model_type === 'qwen' ? { halfPrecisionLoss: true } : {}),
   };
   const vision = config.vision_config as Json | undefined;
   if (vision) {

@@ -82,6 +82,21 @@ describe('memory estimate', () => {
     assert.throws(() => modelFromConfig({ model_type: 'x' }), /hidden_size/);
   });
 
+  it('Qwen-1 (loss of 16-bit logits, no upcast) under DeepSpeed fp16: 8 instead of 12 bytes per token and vocabulary entry; unchanged with autocast or for other models', () => {
+    const qwen1 = lookupModel('Qwen/Qwen-7B-Chat-Int4')!;
+    assert.equal(qwen1.halfPrecisionLoss, true);
+    assert.equal(modelFromConfig({ model_type: 'qwen', hidden_size: 4096, num_hidden_layers: 32, vocab_size: 151936, intermediate_size: 22016 }).halfPrecisionLoss, true);
+    assert.equal(lookupModel('Qwen/Qwen2.5-7B')!.halfPrecisionLoss, undefined);
+    const base: EstimateInput = { model: qwen1, method: 'qlora', loraRank: 64, seqLen: 8192, microBatch: 1, precision: 'fp16', gradientCheckpointing: true, gpus: 1 };
+    const tokensTimesVocab = 8192 * qwen1.vocabSize;
+    const withDeepSpeed = estimateMemory({ ...base, deepspeed: true, zeroStage: 2 });
+    const withoutDeepSpeed = estimateMemory(base);
+    // The logits term is the largest activation here; the other terms are the same with and without the flag.
+    const asUpcast = estimateMemory({ ...base, deepspeed: true, zeroStage: 2, model: { ...qwen1, halfPrecisionLoss: false } });
+    assert.equal(asUpcast.breakdown.activations - withDeepSpeed.breakdown.activations, 4 * tokensTimesVocab);
+    assert.equal(estimateMemory({ ...base, model: { ...qwen1, halfPrecisionLoss: false } }).allocatorPeakBytes, withoutDeepSpeed.allocatorPeakBytes, 'autocast (no DeepSpeed): log-softmax in fp32 as before');
+  });
+
   it('suggests changes in the FAQ order that make a configuration fit', () => {
     const model = lookupModel('openbmb/MiniCPM-V-2_6')!;
     const input: EstimateInput = { model, method: 'full', precision: 'bf16', seqLen: 2048, gradientCheckpointing: true, deepspeed: true, zeroStage: 2, gpus: 2 };
