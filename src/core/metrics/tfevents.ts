@@ -1,5 +1,5 @@
 import { PbfReader } from 'pbf';
-import { maskedCrc32c } from './crc32c';
+import { crc32cView, mask, maskedCrc32c } from './crc32c';
 import { summaryKey } from './tags';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
@@ -161,6 +161,35 @@ export function decodeHparams(content: Uint8Array): Record<string, HparamValue> 
   return new PbfReader(content).readFields(readHparamsPluginData, {} as Record<string, HparamValue>);
 }
 
+/** A tag's bytes, kept as little-endian words too, so a record's tag is matched four bytes at a time. */
+class KnownTag {
+  readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  readonly text: string;
+  /** An end-of-training summary key (train_runtime, ...), which the general decoder handles. */
+  readonly summary: boolean;
+
+  constructor(bytes: Uint8Array) {
+    // A copy: `bytes` may view the caller's reused read buffer.
+    this.bytes = new Uint8Array(bytes);
+    const view = new DataView(this.bytes.buffer);
+    this.words = new Int32Array(bytes.length >> 2);
+    for (let k = 0; k < this.words.length; k++) this.words[k] = view.getInt32(4 * k, true);
+    this.text = utf8.decode(this.bytes);
+    this.summary = summaryKey(this.text) !== undefined;
+  }
+
+  /** Whether d[start, start + length) are this tag's bytes (`view` views d). */
+  matches(d: Uint8Array, view: DataView, start: number, length: number): boolean {
+    const bytes = this.bytes;
+    if (bytes.length !== length) return false;
+    const words = this.words;
+    for (let k = 0; k < words.length; k++) if (view.getInt32(start + 4 * k, true) !== words[k]) return false;
+    for (let k = words.length * 4; k < length; k++) if (d[start + k] !== bytes[k]) return false;
+    return true;
+  }
+}
+
 /**
  * Streaming reader of one event file. Feed it the file's bytes in any chunking; a record cut off at the end
  * (the writer is still writing) waits for the next chunk. A record whose CRC does not match is skipped with a
@@ -190,8 +219,10 @@ export class TfEventsParser implements StreamParser {
     return this.pending.length;
   }
 
-  push(chunk: Uint8Array, sink: ScalarSink): ParseOutput {
+  push(input: Uint8Array, sink: ScalarSink): ParseOutput {
     const out: ParseOutput = { warnings: [] };
+    // A plain Uint8Array view, Buffer or not: the decoder then sees one kind of array (and stays optimised).
+    let chunk = new Uint8Array(input.buffer, input.byteOffset, input.length);
     const pending = this.pending;
     if (pending.length === 0) {
       this.scan(chunk, sink, out);
@@ -223,18 +254,39 @@ export class TfEventsParser implements StreamParser {
     return out;
   }
 
+  /**
+   * The length of the last record whose header checked out, and that header's masked CRC: the header is the length
+   * as 8 little-endian bytes, so a record of the same length has the same header CRC (scalar records mostly do).
+   */
+  private checkedLength = -1;
+  private checkedHeaderCrc = 0;
+
   /** Reads the complete records of `data` (which starts at file offset pendingOffset) and keeps the rest pending. */
   private scan(data: Uint8Array, sink: ScalarSink, out: ParseOutput): void {
     const warnings = out.warnings;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const pbf = new PbfReader(data);
+    let pbf: PbfReader | undefined;
+    const size = data.length;
+    let checkedLength = this.checkedLength;
+    let checkedHeaderCrc = this.checkedHeaderCrc;
     let pos = 0;
     let resyncing = false;
-    while (data.length - pos >= headerBytes) {
-      const lengthLow = view.getUint32(pos, true);
-      const lengthHigh = view.getUint32(pos + 4, true);
-      const headerOk = view.getUint32(pos + 8, true) === maskedCrc32c(data, pos, pos + 8);
-      if (!headerOk || lengthHigh !== 0 || lengthLow > maxRecordBytes) {
+    while (size - pos >= headerBytes) {
+      // Signed reads: CRCs compare as small integers (no doubles for values above 2^31).
+      const length = view.getInt32(pos, true);
+      const lengthHigh = view.getInt32(pos + 4, true);
+      const storedHeaderCrc = view.getInt32(pos + 8, true);
+      let headerOk: boolean;
+      if (length === checkedLength && lengthHigh === 0) headerOk = storedHeaderCrc === checkedHeaderCrc;
+      else {
+        const crc = mask(crc32cView(data, view, pos, pos + 8));
+        headerOk = storedHeaderCrc === crc;
+        if (headerOk && lengthHigh === 0) {
+          checkedLength = length;
+          checkedHeaderCrc = crc;
+        }
+      }
+      if (!headerOk || lengthHigh !== 0 || length < 0 || length > maxRecordBytes) {
         if (!resyncing) {
           warnings.push({
             file: this.file,
@@ -246,12 +298,11 @@ export class TfEventsParser implements StreamParser {
         pos++;
         continue;
       }
-      const length = lengthLow;
       const end = pos + headerBytes + length + footerBytes;
-      if (end > data.length) break; // incomplete record: wait for more bytes
+      if (end > size) break; // incomplete record: wait for more bytes
       resyncing = false;
       const dataStart = pos + headerBytes;
-      if (view.getUint32(dataStart + length, true) !== maskedCrc32c(data, dataStart, dataStart + length)) {
+      if (view.getInt32(dataStart + length, true) !== mask(crc32cView(data, view, dataStart, dataStart + length))) {
         warnings.push({
           file: this.file,
           offset: this.pendingOffset + pos,
@@ -259,15 +310,14 @@ export class TfEventsParser implements StreamParser {
         });
       } else {
         try {
-          if (this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
-            pos = end;
-            continue;
+          if (!this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
+            pbf ??= new PbfReader(data);
+            pbf.pos = dataStart;
+            pbf.type = 0;
+            pbf._valueStart = -1;
+            const event = pbf.readFields(readEvent, { wallTime: NaN, step: 0, values: [] } as EventFields, dataStart + length);
+            this.collect(event, out, sink);
           }
-          pbf.pos = dataStart;
-          pbf.type = 0;
-          pbf._valueStart = -1;
-          const event = pbf.readFields(readEvent, { wallTime: NaN, step: 0, values: [] } as EventFields, dataStart + length);
-          this.collect(event, out, sink);
         } catch (error) {
           warnings.push({
             file: this.file,
@@ -278,50 +328,32 @@ export class TfEventsParser implements StreamParser {
       }
       pos = end;
     }
+    this.checkedLength = checkedLength;
+    this.checkedHeaderCrc = checkedHeaderCrc;
     // Keep the unconsumed tail as a copy, so the caller may reuse its chunk buffer (Buffer#slice would not copy).
     this.pending = new Uint8Array(data.length - pos);
     this.pending.set(data.subarray(pos));
     this.pendingOffset += pos;
   }
 
-  /** Tags seen so far as bytes, so the common case compares a few bytes instead of decoding UTF-8 per value. */
-  private readonly tagCache: { bytes: Uint8Array; text: string; summary: boolean }[] = [];
+  /** Tags seen so far as bytes, so the common case compares a few words instead of decoding UTF-8 per value. */
+  private readonly tagCache: KnownTag[] = [];
   private readonly valueTags: string[] = [];
   private readonly valueNumbers: number[] = [];
+  private lastTag: KnownTag | undefined;
 
-  private lastTag: { bytes: Uint8Array; text: string; summary: boolean } | undefined;
-
-  private cachedTag(data: Uint8Array, start: number, length: number): { text: string; summary: boolean } {
+  private cachedTag(data: Uint8Array, view: DataView, start: number, length: number): KnownTag {
     const last = this.lastTag;
-    if (last && last.bytes.length === length) {
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (last.bytes[i] !== data[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return last;
-    }
+    if (last !== undefined && last.matches(data, view, start, length)) return last;
     for (const entry of this.tagCache) {
-      if (entry.bytes.length !== length) continue;
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (entry.bytes[i] !== data[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
+      if (entry.matches(data, view, start, length)) {
         this.lastTag = entry;
         return entry;
       }
     }
-    // A copy: `data` may be the caller's reused read buffer, where Buffer#slice would be a view.
-    const bytes = new Uint8Array(data.subarray(start, start + length));
-    const entry = { bytes, text: utf8.decode(bytes), summary: false };
-    entry.summary = summaryKey(entry.text) !== undefined;
+    const entry = new KnownTag(data.subarray(start, start + length));
     if (this.tagCache.length < 256) this.tagCache.push(entry);
+    this.lastTag = entry;
     return entry;
   }
 
@@ -374,7 +406,7 @@ export class TfEventsParser implements StreamParser {
             if (field === 0x0a) {
               const tagLength = d[p++];
               if (tagLength & 0x80) return false;
-              const cached = this.cachedTag(d, p, tagLength);
+              const cached = this.cachedTag(d, view, p, tagLength);
               if (cached.summary) return false;
               tag = cached.text;
               p += tagLength;
