@@ -31,7 +31,7 @@ const table = (() => {
 
 /** A DataView of the last array seen: the parsers call this per record on the same chunk. */
 let viewedBytes: Uint8Array | undefined;
-let view = new DataView(new ArrayBuffer(0));
+let view: DataView = new DataView(new ArrayBuffer(0));
 
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (bytes !== viewedBytes) {
