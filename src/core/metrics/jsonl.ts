@@ -283,7 +283,10 @@ export class FlatLineScanner {
    * keys[0..known) are distinct, so a line whose prefixes all match has no repeated key.
    */
   private readonly prefixes: Uint8Array[] = [];
-  /** The same bytes as little-endian 32-bit words (a last length % 4 bytes only in prefixes). */
+  /**
+   * The same bytes as little-endian 32-bit words: at 0, 4, 8, ... and, where the length is not a multiple of four,
+   * one more word ending at the last byte (overlapping the one before), so no byte is compared on its own.
+   */
   private readonly prefixWords: Int32Array[] = [];
   private known = 0;
   private nextKeyId = 0;
@@ -396,8 +399,10 @@ export class FlatLineScanner {
     const length = prefix.length;
     if (i + length > end) return false;
     const words = this.prefixWords[n];
-    for (let k = 0; k < words.length; k++) if (view.getInt32(i + 4 * k, true) !== words[k]) return false;
-    for (let k = words.length * 4; k < length; k++) if (b[i + k] !== prefix[k]) return false;
+    const full = length >> 2;
+    for (let k = 0; k < full; k++) if (view.getInt32(i + 4 * k, true) !== words[k]) return false;
+    if (words.length > full) return view.getInt32(i + length - 4, true) === words[full];
+    for (let k = full * 4; k < length; k++) if (b[i + k] !== prefix[k]) return false;
     return true;
   }
 
@@ -417,9 +422,11 @@ export class FlatLineScanner {
     if (/^(0|[1-9]\d*)$/.test(key) || hasPythonSpecial(key)) return false;
     for (let k = 0; k < n; k++) if (this.keys[k] === key) return false;
     const prefix = new Uint8Array(b.subarray(segment, valueStart));
-    const words = new Int32Array(prefix.length >> 2);
+    const full = prefix.length >> 2;
+    const words = new Int32Array(full + (prefix.length > 4 && prefix.length % 4 !== 0 ? 1 : 0));
     const prefixView = new DataView(prefix.buffer);
-    for (let k = 0; k < words.length; k++) words[k] = prefixView.getInt32(4 * k, true);
+    for (let k = 0; k < full; k++) words[k] = prefixView.getInt32(4 * k, true);
+    if (words.length > full) words[full] = prefixView.getInt32(prefix.length - 4, true);
     if (n >= this.known || this.keys[n] !== key) {
       this.keyIds[n] = ++this.nextKeyId;
       this.keys[n] = key;
