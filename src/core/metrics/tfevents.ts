@@ -161,7 +161,10 @@ export function decodeHparams(content: Uint8Array): Record<string, HparamValue> 
   return new PbfReader(content).readFields(readHparamsPluginData, {} as Record<string, HparamValue>);
 }
 
-/** A tag's bytes, kept as little-endian words too, so a record's tag is matched four bytes at a time. */
+/**
+ * A tag's bytes, kept as little-endian 32-bit words too, so a record's tag is matched four bytes at a time: words at
+ * 0, 4, 8, ... and, where the length is not a multiple of four, one more ending at the last byte (overlapping).
+ */
 class KnownTag {
   readonly bytes: Uint8Array;
   private readonly words: Int32Array;
@@ -172,21 +175,28 @@ class KnownTag {
   constructor(bytes: Uint8Array) {
     // A copy: `bytes` may view the caller's reused read buffer.
     this.bytes = new Uint8Array(bytes);
+    const length = bytes.length;
     const view = new DataView(this.bytes.buffer);
-    this.words = new Int32Array(bytes.length >> 2);
-    for (let k = 0; k < this.words.length; k++) this.words[k] = view.getInt32(4 * k, true);
+    const full = length >> 2;
+    this.words = new Int32Array(full + (length > 4 && length % 4 !== 0 ? 1 : 0));
+    for (let k = 0; k < full; k++) this.words[k] = view.getInt32(4 * k, true);
+    if (this.words.length > full) this.words[full] = view.getInt32(length - 4, true);
     this.text = utf8.decode(this.bytes);
     this.summary = summaryKey(this.text) !== undefined;
   }
 
-  /** Whether d[start, start + length) are this tag's bytes (`view` views d). */
+  /** Whether d[start, start + length) are this tag's bytes (`view` views d, and covers start + 4). */
   matches(d: Uint8Array, view: DataView, start: number, length: number): boolean {
     const bytes = this.bytes;
     if (bytes.length !== length) return false;
+    if (length < 4) {
+      for (let k = 0; k < length; k++) if (d[start + k] !== bytes[k]) return false;
+      return true;
+    }
     const words = this.words;
-    for (let k = 0; k < words.length; k++) if (view.getInt32(start + 4 * k, true) !== words[k]) return false;
-    for (let k = words.length * 4; k < length; k++) if (d[start + k] !== bytes[k]) return false;
-    return true;
+    const full = length >> 2;
+    for (let k = 0; k < full; k++) if (view.getInt32(start + 4 * k, true) !== words[k]) return false;
+    return words.length === full || view.getInt32(start + length - 4, true) === words[full];
   }
 }
 
@@ -400,7 +410,9 @@ export class TfEventsParser implements StreamParser {
           if (valueLength & 0x80) return false;
           const valueEnd = p + valueLength;
           let tag: string | undefined;
-          let value: number | undefined;
+          // A number and a flag rather than `number | undefined`, which would box every value as a heap number.
+          let value = 0;
+          let hasValue = false;
           while (p < valueEnd) {
             const field = d[p++];
             if (field === 0x0a) {
@@ -412,10 +424,11 @@ export class TfEventsParser implements StreamParser {
               p += tagLength;
             } else if (field === 0x15) {
               value = view.getFloat32(p, true);
+              hasValue = true;
               p += 4;
             } else return false;
           }
-          if (tag === undefined || value === undefined) return false;
+          if (tag === undefined || !hasValue) return false;
           tags[count] = tag;
           numbers[count] = value;
           count++;
