@@ -161,6 +161,13 @@ export function decodeHparams(content: Uint8Array): Record<string, HparamValue> 
   return new PbfReader(content).readFields(readHparamsPluginData, {} as Record<string, HparamValue>);
 }
 
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(a.length + b.length);
+  bytes.set(a, 0);
+  bytes.set(b, a.length);
+  return bytes;
+}
+
 /**
  * A tag's bytes, kept as little-endian 32-bit words too, so a record's tag is matched four bytes at a time: words at
  * 0, 4, 8, ... and, where the length is not a multiple of four, one more ending at the last byte (overlapping).
@@ -238,15 +245,15 @@ export class TfEventsParser implements StreamParser {
       this.scan(chunk, sink, out);
       return out;
     }
-    if (pending.length >= headerBytes) {
-      // Complete the record cut at the end of the previous chunk with the first bytes of this one, so the rest of
-      // the chunk (megabytes) is read in place instead of being copied behind the pending bytes.
-      const view = new DataView(pending.buffer, pending.byteOffset, pending.byteLength);
+    // Complete the record cut at the end of the previous chunk with the first bytes of this one, so the rest of the
+    // chunk (megabytes) is read in place instead of being copied behind the pending bytes. Its header may itself be
+    // cut: then its first 12 bytes are put together first.
+    const header = pending.length >= headerBytes ? pending : joined(pending, chunk.subarray(0, headerBytes - pending.length));
+    if (header.length >= headerBytes) {
+      const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
       const needed = headerBytes + view.getUint32(0, true) + footerBytes - pending.length;
-      if (view.getUint32(4, true) === 0 && needed > 0 && needed <= chunk.length && view.getUint32(8, true) === maskedCrc32c(pending, 0, 8)) {
-        const head = new Uint8Array(pending.length + needed);
-        head.set(pending, 0);
-        head.set(chunk.subarray(0, needed), pending.length);
+      if (view.getUint32(4, true) === 0 && needed > 0 && needed <= chunk.length && view.getUint32(8, true) === maskedCrc32c(header, 0, 8)) {
+        const head = joined(pending, chunk.subarray(0, needed));
         this.pending = new Uint8Array(0);
         this.scan(head, sink, out);
         if (this.pending.length === 0) {
@@ -270,6 +277,11 @@ export class TfEventsParser implements StreamParser {
    */
   private checkedLength = -1;
   private checkedHeaderCrc = 0;
+  /**
+   * Scanning byte by byte for the next valid header after a corrupt one; kept across pushes, so a corruption read
+   * in small chunks is reported once, as in a whole-file read.
+   */
+  private resyncing = false;
 
   /** Reads the complete records of `data` (which starts at file offset pendingOffset) and keeps the rest pending. */
   private scan(data: Uint8Array, sink: ScalarSink, out: ParseOutput): void {
@@ -280,7 +292,7 @@ export class TfEventsParser implements StreamParser {
     let checkedLength = this.checkedLength;
     let checkedHeaderCrc = this.checkedHeaderCrc;
     let pos = 0;
-    let resyncing = false;
+    let resyncing = this.resyncing;
     while (size - pos >= headerBytes) {
       // Signed reads: CRCs compare as small integers (no doubles for values above 2^31).
       const length = view.getInt32(pos, true);
@@ -340,6 +352,7 @@ export class TfEventsParser implements StreamParser {
     }
     this.checkedLength = checkedLength;
     this.checkedHeaderCrc = checkedHeaderCrc;
+    this.resyncing = resyncing;
     // Keep the unconsumed tail as a copy, so the caller may reuse its chunk buffer (Buffer#slice would not copy).
     this.pending = new Uint8Array(data.length - pos);
     this.pending.set(data.subarray(pos));
