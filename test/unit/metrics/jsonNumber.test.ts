@@ -102,9 +102,9 @@ describe('JSON numbers read from bytes: the same double as JSON.parse', () => {
       }),
       { numRuns: 20000 },
     );
-    for (const x of [2.5374467372894287, 0.5370691418647766, 1.9744768142700195, 4503599627370496.5, 9007199254740993, 1.0000000000000002]) assertSame(String(x));
+    for (const x of [2.5374467372894287, 0.5370691418647766, 1.9744768142700195, 1.0000000000000002]) assertSame(String(x));
     // Powers of two (the double below is half as far) and exact ties.
-    for (const text of ['9007199254740992.5', '9007199254740993.0', '4.5035996273704965', '1.00000000000000011102230246251565', '0.99999999999999994448884876874217']) assertSame(text);
+    for (const text of ['4503599627370496.5', '9007199254740993', '9007199254740992.5', '9007199254740993.0', '4.5035996273704965', '1.00000000000000011102230246251565', '0.99999999999999994448884876874217']) assertSame(text);
   });
 
   it('reads the edge cases: signed zeros, 2^53 neighbours, extremes, subnormals, overflow and underflow', () => {
