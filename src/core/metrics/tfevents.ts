@@ -332,7 +332,7 @@ export class TfEventsParser implements StreamParser {
         });
       } else {
         try {
-          if (!this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
+          if (!this.decodeOneScalar(data, view, dataStart, dataStart + length, sink) && !this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
             pbf ??= new PbfReader(data);
             pbf.pos = dataStart;
             pbf.type = 0;
@@ -378,6 +378,37 @@ export class TfEventsParser implements StreamParser {
     if (this.tagCache.length < 256) this.tagCache.push(entry);
     this.lastTag = entry;
     return entry;
+  }
+
+  /**
+   * The fastest path, for what the Trainer's SummaryWriter writes per logged scalar: wall_time, a step, and a
+   * Summary of exactly one Value with a tag and a simple_value, fields in that order with one-byte lengths:
+   *   09 <double> 10 <varint> 2a <n> 0a <n - 2> 0a <tag length> <tag> 15 <float>
+   * Each byte of that layout is checked; anything else returns false for decodeScalarEvent. No point is added
+   * before the whole record checked out.
+   */
+  private decodeOneScalar(d: Uint8Array, view: DataView, start: number, end: number, sink: ScalarSink): boolean {
+    if (end - start < 22 || d[start] !== 0x09 || d[start + 9] !== 0x10) return false;
+    let p = start + 10;
+    let b = d[p++];
+    let step = b & 0x7f;
+    if (b & 0x80) {
+      let scale = 128;
+      do {
+        b = d[p++];
+        step += (b & 0x7f) * scale;
+        scale *= 128;
+      } while (b & 0x80 && p < end);
+    }
+    if (d[p] !== 0x2a || d[p + 1] !== end - p - 2 || d[p + 2] !== 0x0a || d[p + 3] !== end - p - 4 || d[p + 4] !== 0x0a) return false;
+    const tagLength = d[p + 5];
+    p += 6;
+    if (p + tagLength + 5 !== end || d[p + tagLength] !== 0x15) return false;
+    const last = this.lastTag;
+    const tag = last !== undefined && last.matches(d, view, p, tagLength) ? last : this.cachedTag(d, view, p, tagLength);
+    if (tag.summary) return false;
+    sink.add(tag.text, step, view.getFloat32(end - 4, true), view.getFloat64(start + 1, true));
+    return true;
   }
 
   /**
