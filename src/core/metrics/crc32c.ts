@@ -29,25 +29,12 @@ const table = (() => {
   return t;
 })();
 
-/** A DataView of the last array seen: the parsers call this per record on the same chunk. */
-let viewedBytes: Uint8Array | undefined;
-let view: DataView = new DataView(new ArrayBuffer(0));
-
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (bytes !== viewedBytes) {
-    viewedBytes = bytes;
-    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  return ~crc32cWords(bytes, view, start, end) >>> 0;
+  return crc32cView(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), start, end) >>> 0;
 }
 
 /** CRC-32C of b[start, end) as a signed 32-bit integer, for hot loops that hold a DataView `v` of the same bytes. */
 export function crc32cView(b: Uint8Array, v: DataView, start: number, end: number): number {
-  return ~crc32cWords(b, v, start, end);
-}
-
-/** The CRC register after bytes[start, end) (not yet inverted); `v` views the same bytes as `b`. */
-function crc32cWords(b: Uint8Array, v: DataView, start: number, end: number): number {
   const t = table;
   let crc = -1;
   let i = start;
@@ -66,8 +53,14 @@ function crc32cWords(b: Uint8Array, v: DataView, start: number, end: number): nu
       t[c >>> 24];
     i += 8;
   }
+  if (i <= end - 4) {
+    // Four more bytes at once (slice-by-4 with the last four tables).
+    const a = crc ^ v.getInt32(i, true);
+    crc = t[768 | (a & 0xff)] ^ t[512 | ((a >>> 8) & 0xff)] ^ t[256 | ((a >>> 16) & 0xff)] ^ t[a >>> 24];
+    i += 4;
+  }
   while (i < end) crc = t[(crc ^ b[i++]) & 0xff] ^ (crc >>> 8);
-  return crc;
+  return ~crc;
 }
 
 /** TFRecord's masked CRC-32C: rotate right by 15 bits and add a constant. */
