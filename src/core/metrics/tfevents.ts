@@ -192,7 +192,7 @@ class KnownTag {
     this.summary = summaryKey(this.text) !== undefined;
   }
 
-  /** Whether d[start, start + length) are this tag's bytes (`view` views d, and covers start + 4). */
+  /** Whether d[start, start + length) are this tag's bytes (`view` views d). */
   matches(d: Uint8Array, view: DataView, start: number, length: number): boolean {
     const bytes = this.bytes;
     if (bytes.length !== length) return false;
