@@ -105,8 +105,76 @@ export class JsonlMetricsParser implements StreamParser {
     return this.fallbackDecoder.decode(bytes.subarray(start, end));
   }
 
-  /** The same per-key rules as parseLine, for a line the scanner understood. */
+  /**
+   * The plan for lines of the shape last seen (the same keys at the same positions): the position of the
+   * best-ranked step key and of the best-ranked time key (-1: none), and the metric positions with their tags.
+   */
+  private planCount = -1;
+  private planKeyId = -1;
+  private planStep = -1;
+  private planTime = -1;
+  private readonly planMetrics: number[] = [];
+  private readonly planTags: string[] = [];
+
+  /**
+   * The same per-key rules as parseLine, for a line the scanner understood. Lines of one shape whose step, time
+   * and metric values are all plain numbers (nearly every line of a log) follow the shape's plan; the rest go
+   * through the rules key by key.
+   */
   private emit(scan: FlatLineScanner, sink: ScalarSink): void {
+    if (scan.count !== this.planCount || scan.lastKeyId !== this.planKeyId) this.plan(scan);
+    const types = scan.types;
+    const numbers = scan.numbers;
+    const stepAt = this.planStep;
+    const timeAt = this.planTime;
+    // The plan picked the best-ranked keys; the rules pass over one whose value is not a finite number.
+    if (stepAt >= 0 && (types[stepAt] !== valueNumber || !Number.isFinite(numbers[stepAt]))) return this.emitByKey(scan, sink);
+    if (timeAt >= 0 && (types[timeAt] !== valueNumber || !Number.isFinite(numbers[timeAt]))) return this.emitByKey(scan, sink);
+    const metrics = this.planMetrics;
+    const count = metrics.length;
+    for (let k = 0; k < count; k++) {
+      const type = types[metrics[k]];
+      if (type !== valueNumber && type !== valueBare) return this.emitByKey(scan, sink);
+    }
+    this.order++;
+    const step = stepAt >= 0 ? numbers[stepAt] : this.order;
+    let wallTime = NaN;
+    if (timeAt >= 0) {
+      const time = numbers[timeAt];
+      wallTime = time > 1e11 ? time / 1000 : time;
+    }
+    const tags = this.planTags;
+    for (let k = 0; k < count; k++) sink.add(tags[k], step, numbers[metrics[k]], wallTime);
+  }
+
+  /** Makes the plan for the scanner's current line shape. */
+  private plan(scan: FlatLineScanner): void {
+    let stepRank = Infinity;
+    let timeRank = Infinity;
+    this.planStep = -1;
+    this.planTime = -1;
+    this.planMetrics.length = 0;
+    this.planTags.length = 0;
+    for (let i = 0; i < scan.count; i++) {
+      if (this.keyIdAt[i] !== scan.keyIds[i]) this.classifyAt(i, scan.keys[i], scan.keyIds[i]);
+      const role = this.roleAt[i];
+      if (role === roleStep && this.rankAt[i] < stepRank) {
+        stepRank = this.rankAt[i];
+        this.planStep = i;
+      } else if (role === roleTime && this.rankAt[i] < timeRank) {
+        timeRank = this.rankAt[i];
+        this.planTime = i;
+      } else if (role === roleMetric) {
+        this.planMetrics.push(i);
+        this.planTags.push(this.tagAt[i]);
+      }
+    }
+    this.planCount = scan.count;
+    this.planKeyId = scan.lastKeyId;
+  }
+
+  /** The per-key rules of parseLine, key by key. */
+  private emitByKey(scan: FlatLineScanner, sink: ScalarSink): void {
     this.order++;
     let step = this.order;
     let stepRank = Infinity;
@@ -283,10 +351,14 @@ export class FlatLineScanner {
    * keys[0..known) are distinct, so a line whose prefixes all match has no repeated key.
    */
   private readonly prefixes: Uint8Array[] = [];
-  /** The same bytes as little-endian 32-bit words (a last length % 4 bytes only in prefixes). */
+  /**
+   * The same bytes as little-endian 32-bit words: at 0, 4, 8, ... and, where the length is not a multiple of four,
+   * one more word ending at the last byte (overlapping the one before), so no byte is compared on its own.
+   */
   private readonly prefixWords: Int32Array[] = [];
   private known = 0;
-  private nextKeyId = 0;
+  /** The last key id given out: it changes whenever any position gets another key. */
+  lastKeyId = 0;
   private bytes: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(this.bytes.buffer);
 
@@ -396,8 +468,10 @@ export class FlatLineScanner {
     const length = prefix.length;
     if (i + length > end) return false;
     const words = this.prefixWords[n];
-    for (let k = 0; k < words.length; k++) if (view.getInt32(i + 4 * k, true) !== words[k]) return false;
-    for (let k = words.length * 4; k < length; k++) if (b[i + k] !== prefix[k]) return false;
+    const full = length >> 2;
+    for (let k = 0; k < full; k++) if (view.getInt32(i + 4 * k, true) !== words[k]) return false;
+    if (words.length > full) return view.getInt32(i + length - 4, true) === words[full];
+    for (let k = full * 4; k < length; k++) if (b[i + k] !== prefix[k]) return false;
     return true;
   }
 
@@ -417,11 +491,13 @@ export class FlatLineScanner {
     if (/^(0|[1-9]\d*)$/.test(key) || hasPythonSpecial(key)) return false;
     for (let k = 0; k < n; k++) if (this.keys[k] === key) return false;
     const prefix = new Uint8Array(b.subarray(segment, valueStart));
-    const words = new Int32Array(prefix.length >> 2);
+    const full = prefix.length >> 2;
+    const words = new Int32Array(full + (prefix.length > 4 && prefix.length % 4 !== 0 ? 1 : 0));
     const prefixView = new DataView(prefix.buffer);
-    for (let k = 0; k < words.length; k++) words[k] = prefixView.getInt32(4 * k, true);
+    for (let k = 0; k < full; k++) words[k] = prefixView.getInt32(4 * k, true);
+    if (words.length > full) words[full] = prefixView.getInt32(prefix.length - 4, true);
     if (n >= this.known || this.keys[n] !== key) {
-      this.keyIds[n] = ++this.nextKeyId;
+      this.keyIds[n] = ++this.lastKeyId;
       this.keys[n] = key;
     }
     this.prefixes[n] = prefix;

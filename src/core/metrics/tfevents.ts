@@ -1,5 +1,5 @@
 import { PbfReader } from 'pbf';
-import { maskedCrc32c } from './crc32c';
+import { crc32cView, mask, maskedCrc32c } from './crc32c';
 import { summaryKey } from './tags';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
@@ -161,6 +161,52 @@ export function decodeHparams(content: Uint8Array): Record<string, HparamValue> 
   return new PbfReader(content).readFields(readHparamsPluginData, {} as Record<string, HparamValue>);
 }
 
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(a.length + b.length);
+  bytes.set(a, 0);
+  bytes.set(b, a.length);
+  return bytes;
+}
+
+/**
+ * A tag's bytes, kept as little-endian 32-bit words too, so a record's tag is matched four bytes at a time: words at
+ * 0, 4, 8, ... and, where the length is not a multiple of four, one more ending at the last byte (overlapping).
+ */
+class KnownTag {
+  readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  readonly text: string;
+  /** An end-of-training summary key (train_runtime, ...), which the general decoder handles. */
+  readonly summary: boolean;
+
+  constructor(bytes: Uint8Array) {
+    // A copy: `bytes` may view the caller's reused read buffer.
+    this.bytes = new Uint8Array(bytes);
+    const length = bytes.length;
+    const view = new DataView(this.bytes.buffer);
+    const full = length >> 2;
+    this.words = new Int32Array(full + (length > 4 && length % 4 !== 0 ? 1 : 0));
+    for (let k = 0; k < full; k++) this.words[k] = view.getInt32(4 * k, true);
+    if (this.words.length > full) this.words[full] = view.getInt32(length - 4, true);
+    this.text = utf8.decode(this.bytes);
+    this.summary = summaryKey(this.text) !== undefined;
+  }
+
+  /** Whether d[start, start + length) are this tag's bytes (`view` views d). */
+  matches(d: Uint8Array, view: DataView, start: number, length: number): boolean {
+    const bytes = this.bytes;
+    if (bytes.length !== length) return false;
+    if (length < 4) {
+      for (let k = 0; k < length; k++) if (d[start + k] !== bytes[k]) return false;
+      return true;
+    }
+    const words = this.words;
+    const full = length >> 2;
+    for (let k = 0; k < full; k++) if (view.getInt32(start + 4 * k, true) !== words[k]) return false;
+    return words.length === full || view.getInt32(start + length - 4, true) === words[full];
+  }
+}
+
 /**
  * Streaming reader of one event file. Feed it the file's bytes in any chunking; a record cut off at the end
  * (the writer is still writing) waits for the next chunk. A record whose CRC does not match is skipped with a
@@ -190,22 +236,24 @@ export class TfEventsParser implements StreamParser {
     return this.pending.length;
   }
 
-  push(chunk: Uint8Array, sink: ScalarSink): ParseOutput {
+  push(input: Uint8Array, sink: ScalarSink): ParseOutput {
     const out: ParseOutput = { warnings: [] };
+    // A plain Uint8Array view, Buffer or not: the decoder then sees one kind of array (and stays optimised).
+    let chunk = new Uint8Array(input.buffer, input.byteOffset, input.length);
     const pending = this.pending;
     if (pending.length === 0) {
       this.scan(chunk, sink, out);
       return out;
     }
-    if (pending.length >= headerBytes) {
-      // Complete the record cut at the end of the previous chunk with the first bytes of this one, so the rest of
-      // the chunk (megabytes) is read in place instead of being copied behind the pending bytes.
-      const view = new DataView(pending.buffer, pending.byteOffset, pending.byteLength);
+    // Complete the record cut at the end of the previous chunk with the first bytes of this one, so the rest of the
+    // chunk (megabytes) is read in place instead of being copied behind the pending bytes. Its header may itself be
+    // cut: then its first 12 bytes are put together first.
+    const header = pending.length >= headerBytes ? pending : joined(pending, chunk.subarray(0, headerBytes - pending.length));
+    if (header.length >= headerBytes) {
+      const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
       const needed = headerBytes + view.getUint32(0, true) + footerBytes - pending.length;
-      if (view.getUint32(4, true) === 0 && needed > 0 && needed <= chunk.length && view.getUint32(8, true) === maskedCrc32c(pending, 0, 8)) {
-        const head = new Uint8Array(pending.length + needed);
-        head.set(pending, 0);
-        head.set(chunk.subarray(0, needed), pending.length);
+      if (view.getUint32(4, true) === 0 && needed > 0 && needed <= chunk.length && view.getUint32(8, true) === maskedCrc32c(header, 0, 8)) {
+        const head = joined(pending, chunk.subarray(0, needed));
         this.pending = new Uint8Array(0);
         this.scan(head, sink, out);
         if (this.pending.length === 0) {
@@ -223,18 +271,44 @@ export class TfEventsParser implements StreamParser {
     return out;
   }
 
+  /**
+   * The length of the last record whose header checked out, and that header's masked CRC: the header is the length
+   * as 8 little-endian bytes, so a record of the same length has the same header CRC (scalar records mostly do).
+   */
+  private checkedLength = -1;
+  private checkedHeaderCrc = 0;
+  /**
+   * Scanning byte by byte for the next valid header after a corrupt one; kept across pushes, so a corruption read
+   * in small chunks is reported once, as in a whole-file read.
+   */
+  private resyncing = false;
+
   /** Reads the complete records of `data` (which starts at file offset pendingOffset) and keeps the rest pending. */
   private scan(data: Uint8Array, sink: ScalarSink, out: ParseOutput): void {
     const warnings = out.warnings;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const pbf = new PbfReader(data);
+    let pbf: PbfReader | undefined;
+    const size = data.length;
+    let checkedLength = this.checkedLength;
+    let checkedHeaderCrc = this.checkedHeaderCrc;
     let pos = 0;
-    let resyncing = false;
-    while (data.length - pos >= headerBytes) {
-      const lengthLow = view.getUint32(pos, true);
-      const lengthHigh = view.getUint32(pos + 4, true);
-      const headerOk = view.getUint32(pos + 8, true) === maskedCrc32c(data, pos, pos + 8);
-      if (!headerOk || lengthHigh !== 0 || lengthLow > maxRecordBytes) {
+    let resyncing = this.resyncing;
+    while (size - pos >= headerBytes) {
+      // Signed reads: CRCs compare as small integers (no doubles for values above 2^31).
+      const length = view.getInt32(pos, true);
+      const lengthHigh = view.getInt32(pos + 4, true);
+      const storedHeaderCrc = view.getInt32(pos + 8, true);
+      let headerOk: boolean;
+      if (length === checkedLength && lengthHigh === 0) headerOk = storedHeaderCrc === checkedHeaderCrc;
+      else {
+        const crc = mask(crc32cView(data, view, pos, pos + 8));
+        headerOk = storedHeaderCrc === crc;
+        if (headerOk && lengthHigh === 0) {
+          checkedLength = length;
+          checkedHeaderCrc = crc;
+        }
+      }
+      if (!headerOk || lengthHigh !== 0 || length < 0 || length > maxRecordBytes) {
         if (!resyncing) {
           warnings.push({
             file: this.file,
@@ -246,12 +320,11 @@ export class TfEventsParser implements StreamParser {
         pos++;
         continue;
       }
-      const length = lengthLow;
       const end = pos + headerBytes + length + footerBytes;
-      if (end > data.length) break; // incomplete record: wait for more bytes
+      if (end > size) break; // incomplete record: wait for more bytes
       resyncing = false;
       const dataStart = pos + headerBytes;
-      if (view.getUint32(dataStart + length, true) !== maskedCrc32c(data, dataStart, dataStart + length)) {
+      if (view.getInt32(dataStart + length, true) !== mask(crc32cView(data, view, dataStart, dataStart + length))) {
         warnings.push({
           file: this.file,
           offset: this.pendingOffset + pos,
@@ -259,15 +332,14 @@ export class TfEventsParser implements StreamParser {
         });
       } else {
         try {
-          if (this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
-            pos = end;
-            continue;
+          if (!this.decodeOneScalar(data, view, dataStart, dataStart + length, sink) && !this.decodeScalarEvent(data, view, dataStart, dataStart + length, sink)) {
+            pbf ??= new PbfReader(data);
+            pbf.pos = dataStart;
+            pbf.type = 0;
+            pbf._valueStart = -1;
+            const event = pbf.readFields(readEvent, { wallTime: NaN, step: 0, values: [] } as EventFields, dataStart + length);
+            this.collect(event, out, sink);
           }
-          pbf.pos = dataStart;
-          pbf.type = 0;
-          pbf._valueStart = -1;
-          const event = pbf.readFields(readEvent, { wallTime: NaN, step: 0, values: [] } as EventFields, dataStart + length);
-          this.collect(event, out, sink);
         } catch (error) {
           warnings.push({
             file: this.file,
@@ -278,51 +350,65 @@ export class TfEventsParser implements StreamParser {
       }
       pos = end;
     }
+    this.checkedLength = checkedLength;
+    this.checkedHeaderCrc = checkedHeaderCrc;
+    this.resyncing = resyncing;
     // Keep the unconsumed tail as a copy, so the caller may reuse its chunk buffer (Buffer#slice would not copy).
     this.pending = new Uint8Array(data.length - pos);
     this.pending.set(data.subarray(pos));
     this.pendingOffset += pos;
   }
 
-  /** Tags seen so far as bytes, so the common case compares a few bytes instead of decoding UTF-8 per value. */
-  private readonly tagCache: { bytes: Uint8Array; text: string; summary: boolean }[] = [];
+  /** Tags seen so far as bytes, so the common case compares a few words instead of decoding UTF-8 per value. */
+  private readonly tagCache: KnownTag[] = [];
   private readonly valueTags: string[] = [];
   private readonly valueNumbers: number[] = [];
+  private lastTag: KnownTag | undefined;
 
-  private lastTag: { bytes: Uint8Array; text: string; summary: boolean } | undefined;
-
-  private cachedTag(data: Uint8Array, start: number, length: number): { text: string; summary: boolean } {
+  private cachedTag(data: Uint8Array, view: DataView, start: number, length: number): KnownTag {
     const last = this.lastTag;
-    if (last && last.bytes.length === length) {
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (last.bytes[i] !== data[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return last;
-    }
+    if (last !== undefined && last.matches(data, view, start, length)) return last;
     for (const entry of this.tagCache) {
-      if (entry.bytes.length !== length) continue;
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (entry.bytes[i] !== data[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
+      if (entry.matches(data, view, start, length)) {
         this.lastTag = entry;
         return entry;
       }
     }
-    // A copy: `data` may be the caller's reused read buffer, where Buffer#slice would be a view.
-    const bytes = new Uint8Array(data.subarray(start, start + length));
-    const entry = { bytes, text: utf8.decode(bytes), summary: false };
-    entry.summary = summaryKey(entry.text) !== undefined;
+    const entry = new KnownTag(data.subarray(start, start + length));
     if (this.tagCache.length < 256) this.tagCache.push(entry);
+    this.lastTag = entry;
     return entry;
+  }
+
+  /**
+   * The fastest path, for what the Trainer's SummaryWriter writes per logged scalar: wall_time, a step, and a
+   * Summary of exactly one Value with a tag and a simple_value, fields in that order with one-byte lengths:
+   *   09 <double> 10 <varint> 2a <n> 0a <n - 2> 0a <tag length> <tag> 15 <float>
+   * Each byte of that layout is checked; anything else returns false for decodeScalarEvent. No point is added
+   * before the whole record checked out.
+   */
+  private decodeOneScalar(d: Uint8Array, view: DataView, start: number, end: number, sink: ScalarSink): boolean {
+    if (end - start < 22 || d[start] !== 0x09 || d[start + 9] !== 0x10) return false;
+    let p = start + 10;
+    let b = d[p++];
+    let step = b & 0x7f;
+    if (b & 0x80) {
+      let scale = 128;
+      do {
+        b = d[p++];
+        step += (b & 0x7f) * scale;
+        scale *= 128;
+      } while (b & 0x80 && p < end);
+    }
+    if (d[p] !== 0x2a || d[p + 1] !== end - p - 2 || d[p + 2] !== 0x0a || d[p + 3] !== end - p - 4 || d[p + 4] !== 0x0a) return false;
+    const tagLength = d[p + 5];
+    p += 6;
+    if (p + tagLength + 5 !== end || d[p + tagLength] !== 0x15) return false;
+    const last = this.lastTag;
+    const tag = last !== undefined && last.matches(d, view, p, tagLength) ? last : this.cachedTag(d, view, p, tagLength);
+    if (tag.summary) return false;
+    sink.add(tag.text, step, view.getFloat32(end - 4, true), view.getFloat64(start + 1, true));
+    return true;
   }
 
   /**
@@ -368,22 +454,25 @@ export class TfEventsParser implements StreamParser {
           if (valueLength & 0x80) return false;
           const valueEnd = p + valueLength;
           let tag: string | undefined;
-          let value: number | undefined;
+          // A number and a flag rather than `number | undefined`, which would box every value as a heap number.
+          let value = 0;
+          let hasValue = false;
           while (p < valueEnd) {
             const field = d[p++];
             if (field === 0x0a) {
               const tagLength = d[p++];
               if (tagLength & 0x80) return false;
-              const cached = this.cachedTag(d, p, tagLength);
+              const cached = this.cachedTag(d, view, p, tagLength);
               if (cached.summary) return false;
               tag = cached.text;
               p += tagLength;
             } else if (field === 0x15) {
               value = view.getFloat32(p, true);
+              hasValue = true;
               p += 4;
             } else return false;
           }
-          if (tag === undefined || value === undefined) return false;
+          if (tag === undefined || !hasValue) return false;
           tags[count] = tag;
           numbers[count] = value;
           count++;

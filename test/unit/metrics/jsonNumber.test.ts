@@ -84,6 +84,29 @@ describe('JSON numbers read from bytes: the same double as JSON.parse', () => {
     );
   });
 
+  it('rounds 16 to 19 digit decimals with up to 22 fraction digits correctly, at and next to midpoints (the corrected quotient)', () => {
+    // The texts the residual check decides: m >= 2^53 with 16-19 significant digits and a point (or e-1 .. e-22).
+    fc.assert(
+      fc.property(fc.double({ min: 1e-6, max: 1e18, noNaN: true }), fc.integer({ min: 16, max: 19 }), fc.integer({ min: -1, max: 1 }), (x, keep, nudge) => {
+        const { digits, exponent } = midpointAbove(x);
+        const cut = Math.min(keep, digits.length);
+        const scale = exponent + digits.length - cut;
+        const mantissa = BigInt(digits.slice(0, cut)) + BigInt(nudge);
+        if (scale < -22 || scale > 0 || mantissa < 1n << 53n) return;
+        const text = mantissa.toString();
+        // As a point number (the form logs use) and in exponent form.
+        const point = -scale >= text.length ? `0.${'0'.repeat(-scale - text.length)}${text}` : `${text.slice(0, text.length + scale)}.${text.slice(text.length + scale)}`;
+        assertSame(scale === 0 ? text : point);
+        assertSame(`${text}e${scale}`);
+        assertSame(`-${text}e${scale}`);
+      }),
+      { numRuns: 20000 },
+    );
+    for (const x of [2.5374467372894287, 0.5370691418647766, 1.9744768142700195, 1.0000000000000002]) assertSame(String(x));
+    // Powers of two (the double below is half as far) and exact ties.
+    for (const text of ['4503599627370496.5', '9007199254740993', '9007199254740992.5', '9007199254740993.0', '4.5035996273704965', '1.00000000000000011102230246251565', '0.99999999999999994448884876874217']) assertSame(text);
+  });
+
   it('reads the edge cases: signed zeros, 2^53 neighbours, extremes, subnormals, overflow and underflow', () => {
     const texts = [
       '0', '-0', '0.0', '-0.0', '0e5', '-0e-5', '0.000', '-0.000e+12', '0E0',

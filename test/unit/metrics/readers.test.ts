@@ -122,6 +122,49 @@ describe('TensorBoard event files (real file of hf-trainer-5.17)', () => {
     assert.equal(points(store, 'eval/loss').length, 6);
   });
 
+  it('checks the header CRC of every record, also of lengths seen before (the header CRC is reused per length)', () => {
+    const bytes = Buffer.from(readFileSync(eventFile));
+    const lengths: number[] = [];
+    for (let pos = 0; pos < bytes.length; pos += 16 + bytes.readUInt32LE(pos)) lengths.push(bytes.readUInt32LE(pos));
+    // The last record of the most common length: its header equals many before it.
+    const common = [...new Set(lengths)].sort((a, b) => lengths.filter((l) => l === b).length - lengths.filter((l) => l === a).length)[0];
+    let target = -1;
+    for (let pos = 0; pos < bytes.length; pos += 16 + bytes.readUInt32LE(pos)) if (bytes.readUInt32LE(pos) === common) target = pos;
+    assert.ok(lengths.filter((l) => l === common).length > 10 && target > 0);
+    const clean = parseAll(new TfEventsParser(eventFile), bytes).store;
+    bytes[target + 9] ^= 0x01; // its stored header CRC, not its length
+    for (const chunk of [bytes.length, 1, 5, 12, 13, 97]) {
+      const { store, warnings } = parseAll(new TfEventsParser('corrupt.tfevents'), bytes, chunk);
+      assert.equal(warnings.length, 1, `chunk ${chunk}`);
+      assert.match(warnings[0].message, new RegExp(`corrupt TFRecord header at byte ${target} `));
+      const points = (s: SeriesStore) => [...s.series.values()].reduce((n, c) => n + c.length, 0);
+      assert.equal(points(store), points(clean) - 1, `chunk ${chunk}: only that record is lost`);
+    }
+  });
+
+  it('reports the same corrupt records whatever the chunking', () => {
+    const bytes = Buffer.from(readFileSync(eventFile));
+    // Corrupt the data of every 7th record and the length header of one.
+    let index = 0;
+    let lengthCorrupted = false;
+    for (let pos = 0; pos < bytes.length; index++) {
+      const length = bytes.readUInt32LE(pos);
+      if (index % 7 === 3) bytes[pos + 12 + (length >> 1)] ^= 0x10;
+      else if (index === 40 && !lengthCorrupted) {
+        bytes[pos + 2] ^= 0x01;
+        lengthCorrupted = true;
+      }
+      pos += 16 + length;
+    }
+    const whole = parseAll(new TfEventsParser('corrupt.tfevents'), bytes);
+    assert.ok(whole.warnings.length > 5);
+    for (const chunk of [1, 3, 12, 16, 50, 333, 4096]) {
+      const parts = parseAll(new TfEventsParser('corrupt.tfevents'), bytes, chunk);
+      assert.deepEqual(parts.warnings, whole.warnings, `chunk ${chunk}`);
+      for (const tag of whole.store.series.keys()) assert.deepEqual(points(parts.store, tag), points(whole.store, tag), `${tag}, chunk ${chunk}`);
+    }
+  });
+
   it('keeps text summaries (args, model_config) as run metadata, and the train_runtime dict as the summary', () => {
     const out = new TfEventsParser(eventFile).push(readFileSync(eventFile), new SeriesStore());
     assert.ok(out.text?.args.includes('"logging_steps": 5'));
