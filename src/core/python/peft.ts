@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FixableFinding } from '../lint/fixes';
 import type { LineIndex } from '../parsing/lineIndex';
@@ -13,15 +12,6 @@ export interface PythonFileContext {
   baseDir?: string;
   /** Reads a small file; undefined when it does not exist. */
   readText(absolutePath: string): string | undefined;
-}
-
-/** PythonFileContext.readText from the file system. */
-export function readTextFromDisk(absolutePath: string): string | undefined {
-  try {
-    return existsSync(absolutePath) ? readFileSync(absolutePath, 'utf8') : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

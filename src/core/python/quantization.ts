@@ -3,7 +3,8 @@ import { capabilityAtLeast, type GpuFacts } from '../gpu/nvidiaSmi';
 import { bitsandbytesBlocker, type TargetPlatform } from '../lint/target';
 import { LineIndex } from '../parsing/lineIndex';
 import { createParser, walkTree as walk, type SyntaxNode } from '../parsing/treeSitter';
-import { qwenPeftTokenizerFindings, readTextFromDisk, type PythonFileContext } from './peft';
+import { readTextFromDisk } from '../text/readText';
+import { qwenPeftTokenizerFindings, type PythonFileContext } from './peft';
 
 /** MiniCPM-V's resampler uses out_proj/kv_proj weights directly; bnb-quantized copies crash the matmul (domain.md D.3). */
 export const minicpmInt8SkipModules = ['out_proj', 'kv_proj', 'lm_head'] as const;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { lintDeepSpeedConfig, type DeepSpeedFacts } from '../deepspeed/config';
 import { capabilityAtLeast, type GpuFacts } from '../gpu/nvidiaSmi';
@@ -6,6 +6,7 @@ import type { Finding, Range } from '../lint/findings';
 import type { FixableFinding, TextFix } from '../lint/fixes';
 import { bitsandbytesBlocker, type PortInUse, type TargetPlatform } from '../lint/target';
 import { closest } from '../text/similar';
+import { readTextFromDisk } from '../text/readText';
 import { compareVersions, minicpmvVideoEraFlags, programFlagCatalog, trainingArgumentChanges, trainingArgumentFlags, trainingArguments5, type ProgramKind } from './catalog';
 import { readProgramArguments, type ProgramArguments } from './program';
 import { flagKey, lastFlag, parseShellScript, type FlagOccurrence, type LaunchCommand, type ShellScript, type Word } from './shell';
@@ -143,15 +144,7 @@ function numberOf(word: Word | undefined): number | undefined {
 export async function lintShellScript(text: string, options: ScriptLintOptions): Promise<ScriptLintResult> {
   const script = await parseShellScript(text);
   const ctx = new RuleContext(script);
-  const readText =
-    options.readText ??
-    ((p: string) => {
-      try {
-        return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
-      } catch {
-        return undefined;
-      }
-    });
+  const readText = options.readText ?? readTextFromDisk;
   // Syntax errors only matter here for scripts that launch training; other shell scripts are not ours to judge.
   for (const range of script.launches.length ? script.syntaxErrors.slice(0, 5) : []) {
     ctx.add('SCRIPT-SYNTAX', 'error', 'bash cannot parse this part of the script (check quotes, parentheses and line continuations; regexes such as --lora_target_modules must be quoted).', range);

@@ -5,7 +5,7 @@ import { lintDeepSpeedConfig } from '../deepspeed/config';
 import { estimateMemory, suggestFits } from '../estimate/estimate';
 import { estimateInputFromLaunch } from '../estimate/fromScript';
 import type { GpuFacts } from '../gpu/nvidiaSmi';
-import { readTextFromDisk } from '../python/peft';
+import { readTextFromDisk } from '../text/readText';
 import { findQuantizationCalls } from '../python/quantization';
 import { runPreflight } from '../jobs/preflight';
 import { flagCompletions, hoverAt } from './assist';
