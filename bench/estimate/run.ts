@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lintDeepSpeedConfig } from '../../src/core/deepspeed/config';
-import { estimateMemory, visionActivationBytes, type EstimateInput, type Offload } from '../../src/core/estimate/estimate';
-import { zeroSettingsFromDeepSpeed } from '../../src/core/estimate/zero';
+import { estimateMemory, visionActivationBytes, type EstimateInput } from '../../src/core/estimate/estimate';
+import { estimateSettingsFromDeepSpeed } from '../../src/core/estimate/zero';
 import { lookupModel, paramCounts } from '../../src/core/estimate/models';
 
 interface MeasuredCase {
@@ -100,7 +100,7 @@ summary('all', [...errors.calibration, ...errors.validation]);
 // Public tables (domain.md E), bench/estimate/public.json: reported numbers are what nvidia-smi showed (CUDA context
 // and allocator cache included), so they are compared with peakBytesPerGpu. Setups differ from ours (A100, older
 // PyTorch/DeepSpeed, flash-attention 2 for Qwen, real images for MiniCPM-V). DeepSpeed settings come from the real
-// configs in bench/estimate/configs/ through the same path a script's --deepspeed takes (zeroSettingsFromDeepSpeed).
+// configs in bench/estimate/configs/ through the same path a script's --deepspeed takes (estimateSettingsFromDeepSpeed).
 interface PublicRow {
   table: string;
   model: string;
@@ -117,21 +117,20 @@ interface PublicRow {
   gpu_gib?: number;
 }
 const publicTable = JSON.parse(readFileSync(path.join(root, 'bench', 'estimate', 'public.json'), 'utf8')) as { source: string; rows: PublicRow[] };
-function deepSpeedFor(name: string) {
+function deepSpeedFor(name: string, hiddenSize: number) {
   const offload = name.endsWith('+offload');
   const file = path.join(root, 'bench', 'estimate', 'configs', name.replace(/\+offload$/, ''));
   const config = JSON.parse(readFileSync(file, 'utf8')) as { zero_optimization: Record<string, unknown> };
   // E.1: "offloading optimizer as well as parameters memory to cpu".
   if (offload) Object.assign(config.zero_optimization, { offload_optimizer: { device: 'cpu', pin_memory: true }, offload_param: { device: 'cpu', pin_memory: true } });
-  const facts = lintDeepSpeedConfig(JSON.stringify(config)).facts!;
-  return { facts, offload: (facts.offloadParam !== 'none' && facts.stage >= 3 ? 'all' : facts.offloadOptimizer !== 'none' ? 'optimizer' : 'none') as Offload };
+  return estimateSettingsFromDeepSpeed(lintDeepSpeedConfig(JSON.stringify(config)).facts!, hiddenSize);
 }
 console.log('\nPublic tables (bench/estimate/public.json: domain.md E, not measured by us), estimate.peakBytesPerGpu vs reported:');
 const publicErrors: number[] = [];
 const showBreakdown = process.argv.includes('--breakdown');
 for (const row of publicTable.rows) {
   const model = lookupModel(row.model)!;
-  const ds = row.deepspeed_config ? deepSpeedFor(row.deepspeed_config) : undefined;
+  const ds = row.deepspeed_config ? deepSpeedFor(row.deepspeed_config, model.hiddenSize) : undefined;
   const input: EstimateInput = {
     model,
     method: row.method,
@@ -142,9 +141,9 @@ for (const row of publicTable.rows) {
     microBatch: row.batch,
     gradientCheckpointing: row.grad_ckpt,
     deepspeed: !!ds,
-    zeroStage: ds ? (ds.facts.stage as 0 | 1 | 2 | 3) : 0,
+    zeroStage: ds?.zeroStage ?? 0,
     offload: ds?.offload ?? 'none',
-    zero: ds ? zeroSettingsFromDeepSpeed(ds.facts, model.hiddenSize) : undefined,
+    zero: ds?.zero,
     gpus: row.gpus,
     tuneVision: model.vision ? true : undefined,
     tuneLlm: row.method === 'full',

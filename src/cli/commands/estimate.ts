@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { lintDeepSpeedConfig } from '../../core/deepspeed/config';
 import { resolveModel } from '../../core/estimate/fromScript';
-import { zeroSettingsFromDeepSpeed } from '../../core/estimate/zero';
+import { estimateSettingsFromDeepSpeed } from '../../core/estimate/zero';
 import { parseCliArgs } from '../args';
 import { ExitCode, UsageError } from '../exitCodes';
 import type { Subcommand } from './types';
@@ -81,9 +81,9 @@ export const estimateCommand: Subcommand = {
         return ExitCode.UsageOrIo;
       }
     }
-    const dsOffload: Offload | undefined = ds ? (ds.offloadParam !== 'none' && ds.stage >= 3 ? 'all' : ds.offloadOptimizer !== 'none' ? 'optimizer' : 'none') : undefined;
-    const offloadUsed = v.offload !== undefined ? offload : (dsOffload ?? offload);
-    const stage = zero ?? (ds ? Math.min(3, Math.max(0, ds.stage)) : offloadUsed !== 'none' ? 2 : 0);
+    const fromDs = ds ? estimateSettingsFromDeepSpeed(ds, model.hiddenSize) : undefined;
+    const offloadUsed = v.offload !== undefined ? offload : (fromDs?.offload ?? offload);
+    const stage = zero ?? fromDs?.zeroStage ?? (offloadUsed !== 'none' ? 2 : 0);
     const input: EstimateInput = {
       model,
       method,
@@ -93,7 +93,7 @@ export const estimateCommand: Subcommand = {
       deepspeed: !!ds || zero !== undefined || offloadUsed !== 'none',
       zeroStage: stage as 0 | 1 | 2 | 3,
       offload: offloadUsed,
-      zero: ds ? zeroSettingsFromDeepSpeed(ds, model.hiddenSize) : undefined,
+      zero: fromDs?.zero,
       gpus: positiveInt(v.gpus, 'gpus', 1) || 1,
       microBatch: positiveInt(v.batch, 'batch', 1) || 1,
       seqLen: positiveInt(v.seq, 'seq', 2048) || 2048,

@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { LaunchAnalysis } from '../script/rules';
 import { flagBool } from '../script/rules';
 import { lastFlag } from '../script/shell';
-import type { EstimateInput, Offload } from './estimate';
+import type { EstimateInput } from './estimate';
 import { lookupModel, modelFromConfig, type ModelShape } from './models';
-import { zeroSettingsFromDeepSpeed } from './zero';
+import { estimateSettingsFromDeepSpeed } from './zero';
 
 const moduleNames = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'c_attn', 'c_proj', 'w1', 'w2'];
 
@@ -49,7 +49,7 @@ export function estimateInputFromLaunch(analysis: LaunchAnalysis, launchDir: str
   const bf16 = flagBool(get('bf16')) === true;
   const ds = analysis.deepspeed?.facts;
   const nproc = Number(lastFlag(analysis.launch.launcherFlags, 'nproc_per_node')?.value?.text ?? lastFlag(analysis.launch.launcherFlags, 'num_gpus')?.value?.text);
-  const offload: Offload = ds ? (ds.offloadParam !== 'none' && ds.stage >= 3 ? 'all' : ds.offloadOptimizer !== 'none' ? 'optimizer' : 'none') : 'none';
+  const fromDs = ds ? estimateSettingsFromDeepSpeed(ds, model.hiddenSize) : undefined;
   const defaultLength = analysis.kind === 'minicpmv' ? 2048 : analysis.kind === 'qwen1' ? 8192 : 2048;
   return {
     input: {
@@ -60,9 +60,9 @@ export function estimateInputFromLaunch(analysis: LaunchAnalysis, launchDir: str
       precision: bf16 ? 'bf16' : fp16 ? 'fp16' : 'fp32',
       optimizer: /8bit/.test(get('optim')?.value?.text ?? '') && !ds?.optimizerType ? 'adamw-8bit' : 'adamw',
       deepspeed: !!ds,
-      zeroStage: ds ? (Math.min(3, Math.max(0, ds.stage)) as 0 | 1 | 2 | 3) : 0,
-      offload,
-      zero: ds ? zeroSettingsFromDeepSpeed(ds, model.hiddenSize) : undefined,
+      zeroStage: fromDs?.zeroStage ?? 0,
+      offload: fromDs?.offload ?? 'none',
+      zero: fromDs?.zero,
       gpus: Number.isFinite(nproc) && nproc > 0 ? nproc : 1,
       microBatch: num('per_device_train_batch_size', 8),
       seqLen: num('model_max_length', defaultLength),

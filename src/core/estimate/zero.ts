@@ -1,4 +1,5 @@
 import type { DeepSpeedFacts } from '../deepspeed/config';
+import type { Offload } from './estimate';
 
 /**
  * The DeepSpeed ZeRO settings that size DeepSpeed's own GPU buffers, in elements (not bytes). Undefined fields take
@@ -83,5 +84,17 @@ export function zeroSettingsFromDeepSpeed(facts: DeepSpeedFacts, hiddenSize: num
     maxLiveParameters: read('stage3_max_live_parameters'),
     maxReuseDistance: read('stage3_max_reuse_distance'),
     subGroupSize: read('sub_group_size'),
+  };
+}
+
+/**
+ * What a DeepSpeed config tells the estimator: the ZeRO stage (0-3), what goes to CPU (parameters only from stage 3,
+ * where DeepSpeed can offload them), and the buffer settings.
+ */
+export function estimateSettingsFromDeepSpeed(facts: DeepSpeedFacts, hiddenSize: number): { zeroStage: 0 | 1 | 2 | 3; offload: Offload; zero: ZeroSettings } {
+  return {
+    zeroStage: Math.min(3, Math.max(0, facts.stage)) as 0 | 1 | 2 | 3,
+    offload: facts.offloadParam !== 'none' && facts.stage >= 3 ? 'all' : facts.offloadOptimizer !== 'none' ? 'optimizer' : 'none',
+    zero: zeroSettingsFromDeepSpeed(facts, hiddenSize),
   };
 }
