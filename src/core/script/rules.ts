@@ -492,15 +492,18 @@ const portFlags: Partial<Record<LaunchCommand['launcher'], string>> = {
 };
 const defaultMasterPort = 29500;
 
+/** Whether a launch without a port flag listens on the default port: --standalone and an explicit rendezvous endpoint do not. */
+function usesDefaultPort(launch: LaunchCommand): boolean {
+  const keys = new Set(launch.launcherFlags.map((f) => flagKey(f.name)));
+  return !keys.has('standalone') && !keys.has('rdzv_endpoint');
+}
+
 /** The port a launch's rendezvous listens on, when known statically (its flag, or the default 29500). */
 function rendezvousPort(launch: LaunchCommand): number | undefined {
   const key = portFlags[launch.launcher];
   if (!key) return undefined;
   const flag = lastFlag(launch.launcherFlags, key);
-  if (!flag) {
-    const keys = new Set(launch.launcherFlags.map((f) => flagKey(f.name)));
-    return keys.has('standalone') || keys.has('rdzv_endpoint') ? undefined : defaultMasterPort;
-  }
+  if (!flag) return usesDefaultPort(launch) ? defaultMasterPort : undefined;
   const text = flag.value?.text;
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
@@ -518,10 +521,8 @@ function lintPorts(ctx: RuleContext, launch: LaunchCommand, portsInUse: readonly
   const busyText = (taken: PortInUse) => `port ${taken.port} is already in use${taken.by ? ` by ${taken.by}` : ' on the target'}`;
   const listenError = '"The server socket has failed to listen on any local network address … (errno: 98 - Address already in use)"';
   if (!flag) {
-    // --standalone and an explicit rendezvous endpoint do not use the default port.
-    const keys = new Set(launch.launcherFlags.map((f) => flagKey(f.name)));
     const taken = inUse(defaultMasterPort);
-    if (taken && !keys.has('standalone') && !keys.has('rdzv_endpoint')) {
+    if (taken && usesDefaultPort(launch)) {
       const free = freePortAfter(defaultMasterPort);
       ctx.add('SCRIPT-PORT', 'warning', `${launch.launcher} uses its default port ${defaultMasterPort}, but ${busyText(taken)}: rank 0 fails with ${listenError}. Pass --${key} ${free ?? '<a free port>'}.`, launch.launcherRange, free ? [ctx.insertAfterLauncher(launch, `--${key} ${free}`, `Add --${key} ${free}`)] : undefined);
     }
