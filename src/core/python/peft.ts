@@ -3,6 +3,7 @@ import type { FixableFinding } from '../lint/fixes';
 import type { LineIndex } from '../parsing/lineIndex';
 import { walkTree, type SyntaxNode } from '../parsing/treeSitter';
 import { nearestRequirement, rangeMeets, type Requirement } from './requirements';
+import { keywordsOf } from './syntax';
 
 /** What a Python rule may read besides the file's text. */
 export interface PythonFileContext {
@@ -43,17 +44,10 @@ function autoPeftLoad(call: SyntaxNode): { callee: SyntaxNode; className: string
   return /^AutoPeftModel\w*$/.test(className) ? { callee: fn, className } : undefined;
 }
 
-/** The adapter argument: the first positional argument or pretrained_model_name_or_path=. */
-function adapterArgument(call: SyntaxNode): SyntaxNode | undefined {
+/** The adapter argument: pretrained_model_name_or_path= or the first positional argument. */
+function adapterArgument(call: SyntaxNode, keywords: ReturnType<typeof keywordsOf>): SyntaxNode | undefined {
   const args = call.childForFieldName('arguments')?.namedChildren.filter((a): a is SyntaxNode => !!a) ?? [];
-  const keyword = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'pretrained_model_name_or_path');
-  return keyword?.childForFieldName('value') ?? args.find((a) => a.type !== 'keyword_argument' && a.type !== 'comment');
-}
-
-function keywordText(call: SyntaxNode, name: string): string | undefined {
-  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-  const arg = args.find((a) => a?.type === 'keyword_argument' && a.childForFieldName('name')?.text === name);
-  return arg?.childForFieldName('value')?.text;
+  return keywords.get('pretrained_model_name_or_path')?.node ?? args.find((a) => a.type !== 'keyword_argument' && a.type !== 'comment');
 }
 
 interface AdapterFolder {
@@ -86,7 +80,7 @@ function readAdapterFolder(dir: string, readText: PythonFileContext['readText'])
  * requirements.txt; unknown, the finding is a warning without trust_remote_code=True and a note with it.
  */
 export function qwenPeftTokenizerFindings(root: SyntaxNode, lines: LineIndex, file: PythonFileContext): FixableFinding[] {
-  const loads: SyntaxNode[] = [];
+  const loads: Array<{ call: SyntaxNode; callee: SyntaxNode; className: string }> = [];
   /** `name = "literal"` assignments, in source order, to resolve `from_pretrained(adapter_dir)`. */
   const assignments = new Map<string, Array<{ at: number; value: string }>>();
   const qwen1Mentions: string[] = [];
@@ -103,17 +97,18 @@ export function qwenPeftTokenizerFindings(root: SyntaxNode, lines: LineIndex, fi
         list.push({ at: node.startIndex, value });
         assignments.set(left.text, list);
       }
-    } else if (node.type === 'call' && autoPeftLoad(node)) {
-      loads.push(node);
+    } else if (node.type === 'call') {
+      const load = autoPeftLoad(node);
+      if (load) loads.push({ call: node, ...load });
     }
   });
   if (!loads.length) return [];
   const fileDir = file.filePath ? path.dirname(file.filePath) : undefined;
   const requirement = fileDir ? nearestRequirement(fileDir, 'peft', file.readText) : undefined;
   const findings: FixableFinding[] = [];
-  for (const call of loads) {
-    const { callee, className } = autoPeftLoad(call)!;
-    const argument = adapterArgument(call);
+  for (const { call, callee, className } of loads) {
+    const keywords = keywordsOf(call);
+    const argument = adapterArgument(call, keywords);
     const adapter =
       argument?.type === 'string'
         ? stringValue(argument)
@@ -134,7 +129,7 @@ export function qwenPeftTokenizerFindings(root: SyntaxNode, lines: LineIndex, fi
             ? `this file works with the Qwen (1st gen) model "${qwen1Mentions[0]}", so ${adapterText} is presumably its adapter`
             : undefined;
     if (!evidence) continue;
-    const trusted = keywordText(call, 'trust_remote_code') === 'True';
+    const trusted = keywords.get('trust_remote_code')?.text === 'True';
     if (requirement?.range && !rangeMeets(requirement.range, peftLoadsTokenizerFrom, trusted ? peftPassesTrustRemoteCodeFrom : undefined)) continue;
     findings.push({
       rule: 'QWEN-PEFT-TOKENIZER',

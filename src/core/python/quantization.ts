@@ -5,6 +5,7 @@ import { LineIndex } from '../parsing/lineIndex';
 import { createParser, walkTree as walk, type SyntaxNode } from '../parsing/treeSitter';
 import { readTextFromDisk } from '../text/readText';
 import { qwenPeftTokenizerFindings, type PythonFileContext } from './peft';
+import { keywordsOf } from './syntax';
 
 /** MiniCPM-V's resampler uses out_proj/kv_proj weights directly; bnb-quantized copies crash the matmul (domain.md D.3). */
 export const minicpmInt8SkipModules = ['out_proj', 'kv_proj', 'lm_head'] as const;
@@ -22,18 +23,6 @@ function calleeName(call: SyntaxNode): string {
   if (!fn) return '';
   if (fn.type === 'attribute') return fn.childForFieldName('attribute')?.text ?? '';
   return fn.text;
-}
-
-function keywordsOf(call: SyntaxNode): Map<string, { text: string; node: SyntaxNode }> {
-  const keywords = new Map<string, { text: string; node: SyntaxNode }>();
-  const args = call.childForFieldName('arguments');
-  for (const arg of args?.namedChildren ?? []) {
-    if (arg?.type !== 'keyword_argument') continue;
-    const name = arg.childForFieldName('name')?.text;
-    const value = arg.childForFieldName('value');
-    if (name && value) keywords.set(name, { text: value.text, node: value });
-  }
-  return keywords;
 }
 
 /** The whole `name=value` of a keyword argument, from its value node. */
