@@ -189,7 +189,8 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
       });
   }
 
-  const isOpenDocument = (key: string) => vscode.workspace.textDocuments.some((d) => d.uri.toString() === key);
+  const openDocument = (key: string) => vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
+  const isOpenDocument = (key: string) => openDocument(key) !== undefined;
   const hasTab = (key: string) => vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key));
 
   /**
@@ -441,7 +442,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
             );
           },
         );
-        const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === fileUri.toString());
+        const open = openDocument(fileUri.toString());
         // Findings from disk describe the saved file; an open, edited document has newer text.
         if (!open || !open.isDirty) {
           states.set(fileUri.toString(), { version: open ? open.version : undefined, result });
@@ -493,7 +494,7 @@ export function registerDatasetLint({ extension, log, settings }: FeatureContext
       else overrides[key] = chosen;
       await config.update('dataset.formatOverrides', overrides, folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Global);
       optionsCache.clear();
-      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      const document = openDocument(uri.toString());
       if (document) await lintDocument(document);
       return chosen;
     }),
