@@ -38,7 +38,7 @@ export class SeriesColumns {
     this.length = n + 1;
   }
 
-  grow(): void {
+  private grow(): void {
     // Four times while below a million points: a 1M-point file then copies a third of what doubling copies, and
     // fresh typed-array memory (zeroed, page-faulted on first write) is most of what growing costs.
     const capacity = this.steps.length * (this.steps.length < 1 << 20 ? 4 : 2);
@@ -95,20 +95,11 @@ export class SeriesStore implements ScalarSink {
     }
     this.version++;
     const n = series.length;
-    let steps = series.steps;
-    if (n === 0 || step > steps[n - 1]) {
-      // SeriesColumns.push, inlined (this runs once per point).
-      if (n === steps.length) {
-        series.grow();
-        steps = series.steps;
-      }
-      steps[n] = step;
-      series.values[n] = value;
-      series.wallTimes[n] = wallTime;
-      series.length = n + 1;
+    if (n === 0 || step > series.steps[n - 1]) {
+      series.push(step, value, wallTime);
       return;
     }
-    if (step === steps[n - 1]) {
+    if (step === series.steps[n - 1]) {
       // Same step logged again (HF logs `epoch` with both the train and the eval dict): the newest wins.
       series.values[n - 1] = value;
       series.wallTimes[n - 1] = wallTime;
