@@ -404,8 +404,7 @@ export class TfEventsParser implements StreamParser {
     const tagLength = d[p + 5];
     p += 6;
     if (p + tagLength + 5 !== end || d[p + tagLength] !== 0x15) return false;
-    const last = this.lastTag;
-    const tag = last !== undefined && last.matches(d, view, p, tagLength) ? last : this.cachedTag(d, view, p, tagLength);
+    const tag = this.cachedTag(d, view, p, tagLength);
     if (tag.summary) return false;
     sink.add(tag.text, step, view.getFloat32(end - 4, true), view.getFloat64(start + 1, true));
     return true;
