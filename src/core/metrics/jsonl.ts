@@ -11,6 +11,11 @@ const timeKeys = ['_timestamp', 'timestamp', 'wall_time', 'walltime', 'time'];
  * JSONL metrics, one object per line: LLaMA-Factory's `trainer_log.jsonl` (`current_steps`, `loss`, `lr`,
  * `eval_loss`, nulls for what a line lacks), W&B-style (`_step`, `_timestamp`) and generic `{"step":..,"loss":..}`.
  */
+/** A logged wall time in seconds: values above 1e11 (year 5138 in seconds) are milliseconds. */
+function wallSeconds(time: number): number {
+  return time > 1e11 ? time / 1000 : time;
+}
+
 export class JsonlMetricsParser implements StreamParser {
   /** Bytes of an unfinished last line, kept until its newline arrives. */
   private carry: Uint8Array | undefined;
@@ -141,7 +146,7 @@ export class JsonlMetricsParser implements StreamParser {
     let wallTime = NaN;
     if (timeAt >= 0) {
       const time = numbers[timeAt];
-      wallTime = time > 1e11 ? time / 1000 : time;
+      wallTime = wallSeconds(time);
     }
     const tags = this.planTags;
     for (let k = 0; k < count; k++) sink.add(tags[k], step, numbers[metrics[k]], wallTime);
@@ -205,7 +210,7 @@ export class JsonlMetricsParser implements StreamParser {
       } else if (role === roleTime) {
         const rank = rankAt[i];
         if (rank < timeRank && type === valueNumber && Number.isFinite(value)) {
-          wallTime = value > 1e11 ? value / 1000 : value;
+          wallTime = wallSeconds(value);
           timeRank = rank;
         }
       } else {
@@ -267,7 +272,7 @@ export class JsonlMetricsParser implements StreamParser {
         }
       } else if (kind.role === 'time') {
         if (kind.rank < timeRank && typeof raw === 'number' && Number.isFinite(value)) {
-          wallTime = value > 1e11 ? value / 1000 : value;
+          wallTime = wallSeconds(value);
           timeRank = kind.rank;
         }
       } else {
