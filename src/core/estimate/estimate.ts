@@ -199,21 +199,23 @@ export function estimateMemory(input: EstimateInput): Estimate {
   const embeddingBackward = fullTrainable >= p.embedding && (input.method === 'full' ? tuneLlm : m.family === 'minicpmv') ? p.embedding * 4 / (stage >= 2 ? gpus : 1) : 0;
   const transientGradients = zero ? zero.transientGradients : gradients;
   const backwardBuffers = zero ? zero.backwardBuffers : 0;
-  const backwardPeak = weights + optimizer + (zero ? gradients : 0) + Math.max(activations, transientGradients + embeddingBackward) + backwardBuffers;
+  // Backward holds the larger of the activations and the gradients autograd produces (they do not peak together).
+  const backwardLive = Math.max(activations, transientGradients + embeddingBackward);
+  const backwardPeak = weights + optimizer + (zero ? gradients : 0) + backwardLive + backwardBuffers;
   const stepPeak = zero ? weights + optimizer + gradients + zero.stepGradients : 0;
   const allocatorPeak = Math.max(backwardPeak, stepPeak);
   // The caching allocator keeps what backward freed (activations, buckets, gathered parameters) reserved. The step's
   // flat gradient copies are single allocations; when they are larger than the largest freed block (the fp32 logits)
   // they take new segments and nvidia-smi shows both. (PyTorch would release the cached blocks before running out of
   // memory, so this is what is seen, not what is required: allocatorPeakBytes is the requirement.)
-  const freedAfterBackward = Math.max(activations, transientGradients + embeddingBackward) + backwardBuffers;
+  const freedAfterBackward = backwardLive + backwardBuffers;
   const largestFreedBlock = 4 * tokens * m.vocabSize;
   const heldByCache = zero && zero.stepGradients > 0 && (trainable / gpus) * 4 > largestFreedBlock ? freedAfterBackward : 0;
   const reservedPeak = Math.max(backwardPeak, stepPeak + heldByCache);
   const peak = reservedPeak * (1 + fragmentation) + cudaContextBytes;
   const stepWins = stepPeak > backwardPeak;
   const shownGradients = stepWins ? gradients + zero!.stepGradients : zero ? gradients + transientGradients : gradients;
-  const shownActivations = stepWins ? 0 : Math.max(0, Math.max(activations, transientGradients + embeddingBackward) - transientGradients);
+  const shownActivations = stepWins ? 0 : Math.max(0, backwardLive - transientGradients);
   if (quantized && input.method === 'full') notes.push('Full fine-tuning of a quantized model is not possible (Q-PURE); estimate assumes LoRA-style frozen int weights.');
   const rounded = { weights: Math.round(weights), gradients: Math.round(shownGradients), optimizer: Math.round(optimizer), activations: Math.round(shownActivations) };
   return {
