@@ -178,79 +178,50 @@ const inverse26 = 1 / two26;
 const two53 = 9007199254740992;
 
 /**
- * Whether the four bytes of w (little-endian) are all ASCII digits: their high nibbles are 3 both as they are and
- * after adding 6 (which moves ':' .. '?' to 0x40 and up); a byte below '0' borrows in w - '0000' and sets a high
- * nibble there. Any carry or borrow across bytes starts at a byte that already fails.
- */
-function allDigits(w: number): boolean {
-  return ((((w + 0x06060606) ^ 0x30303030) | (w - 0x30303030)) & 0xf0f0f0f0) === 0;
-}
-
-/** The value of four ASCII digits read as a little-endian word (the first digit in the low byte): 0 .. 9999. */
-function fourDigitValue(w: number): number {
-  const d = (w - 0x30303030) | 0;
-  // Each byte k becomes 10 * d[k] + d[k + 1] (below 100: no carry); bytes 0 and 2 hold the two pairs.
-  const pairs = Math.imul(d, 10) + (d >>> 8);
-  return Math.imul(pairs & 0xff, 100) + ((pairs >>> 16) & 0xff);
-}
-
-/**
  * Reads the JSON number at bytes[i] (what the JSONL scanner does for every value): returns the index after it and
  * puts it in out[at], or returns -1 where the bytes there are not a JSON number. bytes[end - 1] must be a byte that
- * ends a number (the scanner's newline), so the loops need no bound checks of their own; `view` is a DataView of
- * the same bytes, through which runs of digits are read four at a time.
+ * ends a number (the scanner's newline), so the loops need no bound checks of their own. (`view`, a DataView of the
+ * same bytes, is no longer used here; the parameter stays for the scanner's call.)
  */
-export function readJsonNumber(b: Uint8Array, view: DataView, i: number, end: number, out: Float64Array, at: number): number {
+export function readJsonNumber(b: Uint8Array, _view: DataView, i: number, _end: number, out: Float64Array, at: number): number {
   const start = i;
   let c = b[i];
   const negative = c === 45; /* - */
   if (negative) c = b[++i];
-  // Every significant digit goes into m, exact while below 2^53 (checked once at the end: m only grows, and
-  // rounding is monotone). Four digits at a time where four follow: one multiply-add per four digits instead of
-  // a chain of four, which is what limited this loop.
+  // Every digit goes into m, exact while below 2^53 (checked once at the end: m only grows). For 16 to 19 digits
+  // the first 15 (m15, exact) and where they end (i15) are kept.
   let m = 0;
   let count = 0;
+  let m15 = 0;
+  let i15 = 0;
   let exponent = 0;
-  let point = -1;
   if (c === 48) c = b[++i];
   else if (c >= 49 && c <= 57) {
-    while (i + 4 < end) {
-      const w = view.getInt32(i, true);
-      if (!allDigits(w)) break;
-      m = m * 10000 + fourDigitValue(w);
-      count += 4;
-      i += 4;
-    }
-    c = b[i];
-    while (c >= 48 && c <= 57) {
+    do {
       m = m * 10 + (c - 48);
-      count++;
+      if (++count === 15) {
+        m15 = m;
+        i15 = i + 1;
+      }
       c = b[++i];
-    }
+    } while (c >= 48 && c <= 57);
   } else return -1;
   if (c === 46 /* . */) {
-    point = i;
     c = b[++i];
     const fractionStart = i;
     // Zeros before the first significant digit are not counted (m stays 0 over them).
     if (m === 0) while (c === 48) c = b[++i];
-    while (i + 4 < end) {
-      const w = view.getInt32(i, true);
-      if (!allDigits(w)) break;
-      m = m * 10000 + fourDigitValue(w);
-      count += 4;
-      i += 4;
-    }
-    c = b[i];
     while (c >= 48 && c <= 57) {
       m = m * 10 + (c - 48);
-      count++;
+      if (++count === 15) {
+        m15 = m;
+        i15 = i + 1;
+      }
       c = b[++i];
     }
     if (i === fractionStart) return -1;
     exponent = fractionStart - i;
   }
-  const digitsEnd = i;
   if (c === 101 || c === 69 /* e E */) {
     c = b[++i];
     const exponentNegative = c === 45;
@@ -277,29 +248,21 @@ export function readJsonNumber(b: Uint8Array, view: DataView, i: number, end: nu
     const lo = m >>> 0;
     if (eiselLemireInto((m - lo) * inverse32, lo | 0, exponent, negative, out, at)) return i;
   } else if (count <= 19) {
-    // The exact integer of the digits, as a * 10^8 + r: r from the last eight digits, a from m, which is within
-    // a few thousand of the exact value (about 20 roundings of 2^-53 relative, below 10^19), far below 10^8 / 2.
-    let r = 0;
-    if (point < digitsEnd - 8) r = fourDigitValue(view.getInt32(digitsEnd - 8, true)) * 10000 + fourDigitValue(view.getInt32(digitsEnd - 4, true));
-    else {
-      let scale = 1;
-      for (let k = digitsEnd - 1, taken = 0; taken < 8; k--) {
-        const d = b[k];
-        if (d === 46) continue;
-        r += (d - 48) * scale;
-        scale *= 10;
-        taken++;
-      }
+    // m = m15 * 10^t + tail exactly, from the t <= 4 digits after the 15th.
+    let tail = 0;
+    let scale = 1;
+    for (let k = i15; k < i; k++) {
+      const d = b[k];
+      if (d === 46) continue;
+      if (d < 48 || d > 57) break;
+      tail = tail * 10 + (d - 48);
+      scale *= 10;
     }
-    const a = Math.round((m - r) / 1e8);
-    // m = high + low exactly: high a multiple of 2^26 below 2^64, low below 2^26 (a < 10^11, so every part is exact).
-    const aHigh = Math.floor(a * inverse26);
-    let high = aHigh * 1e8 * two26;
-    let low = (a - aHigh * two26) * 1e8 + r;
-    const carried = Math.floor(low * inverse26) * two26;
-    high += carried;
-    low -= carried;
     if (exponent >= -22 && exponent <= 0) {
+      // m15 = a * 2^26 + rest, so m15 * 10^t = a * 10^t * 2^26 + rest * 10^t, each part exact.
+      const a = Math.floor(m15 * inverse26);
+      const high = a * scale * two26;
+      const low = (m15 - a * two26) * scale + tail;
       const rounded = high + low;
       const value = exponent === 0 ? rounded : divideCorrected(high, low, rounded, -exponent);
       if (value === value) {
@@ -307,9 +270,11 @@ export function readJsonNumber(b: Uint8Array, view: DataView, i: number, end: nu
         return i;
       }
     }
-    // The same integer as two 32-bit words (below 10^19 < 2^64).
-    const hi = Math.floor(high * inverse32);
-    const lo = high - hi * two32 + low;
+    // m as two 32-bit halves (below 10^19 < 2^64).
+    const lower = m15 >>> 0;
+    const lowerSum = lower * scale + tail;
+    const lo = lowerSum >>> 0;
+    const hi = (m15 - lower) * inverse32 * scale + (lowerSum - lo) * inverse32;
     if (eiselLemireInto(hi | 0, lo | 0, exponent, negative, out, at)) return i;
   }
   out[at] = Number(latin1(b, start, i));
