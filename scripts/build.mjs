@@ -32,6 +32,8 @@ const nodeCommon = {
   absWorkingDir: root,
   // jsonc-parser's UMD "main" requires its files dynamically, which esbuild cannot bundle; take its ESM build.
   mainFields: ['module', 'main'],
+  // The JSONL kernel's WebAssembly travels inside the bundles as bytes (a few KB; no file to find at run time).
+  loader: { '.wasm': 'binary' },
 };
 
 /** Worker-thread and child-process entry points live in src/workers/<name>.ts and bundle to dist/workers/<name>.js. */
@@ -89,6 +91,7 @@ if (!production) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
+    loader: { '.wasm': 'binary' },
     sourcemap: 'inline',
     logLevel: 'warning',
     absWorkingDir: root,
@@ -109,6 +112,24 @@ const wasmAssets = [
 ];
 mkdirSync(path.join(root, 'dist'), { recursive: true });
 for (const asset of wasmAssets) copyFileSync(path.join(root, asset), path.join(root, 'dist', path.basename(asset)));
+
+/**
+ * The JSONL reader's WebAssembly kernel (wasm/jsonlKernel.ts, AssemblyScript) is compiled first: the bundles embed
+ * wasm/build/jsonlKernel.wasm. Skipped when the .wasm is newer than its source.
+ */
+async function compileKernels() {
+  const source = path.join(root, 'wasm/jsonlKernel.ts');
+  const output = path.join(root, 'wasm/build/jsonlKernel.wasm');
+  if (existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) return;
+  const asc = await import('assemblyscript/asc');
+  mkdirSync(path.dirname(output), { recursive: true });
+  const { error, stderr } = await asc.main(
+    [path.relative(root, source), '-O3', '--runtime', 'stub', '--noAssert', '--outFile', path.relative(root, output)],
+    { stdout: process.stdout, stderr: process.stderr, baseDir: root },
+  );
+  if (error) throw new Error(`AssemblyScript failed on ${path.relative(root, source)}: ${error.message}\n${stderr.toString()}`);
+}
+await compileKernels();
 
 if (!watch) {
   if (!production) rmSync(path.join(root, 'out'), { recursive: true, force: true });

@@ -57,6 +57,18 @@ function buildTables(): void {
   powerOfFiveLimbs = limbs;
 }
 
+/**
+ * The same table as 64-bit words (5^q's upper half for q = -342 .. 308, in order), for the WebAssembly JSONL kernel,
+ * which reads numbers by the same rule.
+ */
+export function powerOfFiveUpperHalves(): BigUint64Array {
+  if (powerOfFiveLimbs === undefined) buildTables();
+  const limbs = powerOfFiveLimbs!;
+  const words = new BigUint64Array(limbs.length / 3);
+  for (let k = 0; k < words.length; k++) words[k] = (BigInt(limbs[3 * k]!) << 48n) | (BigInt(limbs[3 * k + 1]!) << 24n) | BigInt(limbs[3 * k + 2]!);
+  return words;
+}
+
 const two32 = 4294967296;
 const two24 = 16777216;
 /** Multiplying by these is dividing by 2^24 and 2^32, exactly (no division, no fmod: this code is hot). */

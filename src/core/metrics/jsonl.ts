@@ -1,6 +1,10 @@
 import { hfTag, nonMetricKeys, parseNumber } from './tags';
 import { latin1, readJsonNumber } from './jsonNumber';
+import { JsonlKernel, kernelPositions, type PrefixSource } from './jsonlKernel';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
+
+/** Reads shorter than this (a live log's appends) skip the kernel: copying them in costs more than it saves. */
+const kernelMinBytes = 64 * 1024;
 
 /** LLaMA-Factory's names for what the Trainer calls `learning_rate`. */
 const aliases: Record<string, string> = { lr: 'learning_rate' };
@@ -35,10 +39,18 @@ export class JsonlMetricsParser implements StreamParser {
   private readonly tagAt: string[] = [];
   private readonly fallbackDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-  /** `options.scan: false` sends every line through JSON.parse (the reference the scanner is tested against). */
+  /** Lines the kernel is not asked about (after it could not take a line), and how many misses in a row. */
+  private kernelPause = 0;
+  private kernelMisses = 0;
+
+  /**
+   * `options.scan: false` sends every line through JSON.parse (the reference the scanner is tested against);
+   * `options.kernel: false` reads every line with the JavaScript scanner (the reference the kernel is tested against);
+   * `options.kernelFrom` is the smallest read the kernel is used for (tests use it on small inputs).
+   */
   constructor(
     private readonly file: string,
-    private readonly options: { scan?: boolean } = {},
+    private readonly options: { scan?: boolean; kernel?: boolean; kernelFrom?: number } = {},
   ) {}
 
   push(input: Uint8Array, sink: ScalarSink): ParseOutput {
@@ -89,7 +101,20 @@ export class JsonlMetricsParser implements StreamParser {
     const scanner = this.options.scan === false ? undefined : this.scanner;
     // Only complete lines are read: every byte looked at lies before a newline, so no loop runs past `end`.
     const end = bytes.lastIndexOf(10) + 1;
+    // Large reads go through the WebAssembly kernel first (small appends of a live log are not worth the copy).
+    const kernel = scanner && this.options.kernel !== false && end - start >= (this.options.kernelFrom ?? kernelMinBytes) ? JsonlKernel.get() : undefined;
+    if (kernel) kernel.load(bytes, start, end);
     while (start < end) {
+      if (kernel && this.kernelPause === 0 && scanner!.knownPositions > 0) {
+        kernel.useTemplate(scanner!);
+        const taken = kernel.scan(start, end);
+        this.emitKernelLines(kernel, taken, bytes, sink);
+        start = kernel.stoppedAt;
+        // A line the kernel cannot take goes to the scanner; after several in a row, it rests for a while.
+        if (taken === 0) this.kernelPause = ++this.kernelMisses >= 4 ? 64 : 1;
+        else this.kernelMisses = 0;
+        if (start >= end) break;
+      } else if (this.kernelPause > 0) this.kernelPause--;
       let newline = scanner ? scanner.scan(bytes, start, end) : -1;
       if (newline >= 0) {
         this.line++;
@@ -150,6 +175,42 @@ export class JsonlMetricsParser implements StreamParser {
     }
     const tags = this.planTags;
     for (let k = 0; k < count; k++) sink.add(tags[k], step, numbers[metrics[k]], wallTime);
+  }
+
+  /**
+   * emit() for the lines the kernel took: those of the plan's shape whose step, time and metric values are plain
+   * numbers (emit's own conditions) are added straight from the kernel's outputs; the rest become the scanner's
+   * line and go through emit().
+   */
+  private emitKernelLines(kernel: JsonlKernel, taken: number, bytes: Uint8Array, sink: ScalarSink): void {
+    const scanner = this.scanner;
+    const counts = kernel.counts;
+    const types = kernel.types;
+    const numbers = kernel.numbers;
+    for (let k = 0; k < taken; k++) {
+      this.line++;
+      const at = k * kernelPositions;
+      fast: if (counts[k] === this.planCount && scanner.lastKeyId === this.planKeyId) {
+        const stepAt = this.planStep;
+        const timeAt = this.planTime;
+        if (stepAt >= 0 && (types[at + stepAt] !== valueNumber || !Number.isFinite(numbers[at + stepAt]!))) break fast;
+        if (timeAt >= 0 && (types[at + timeAt] !== valueNumber || !Number.isFinite(numbers[at + timeAt]!))) break fast;
+        const metrics = this.planMetrics;
+        const count = metrics.length;
+        for (let m = 0; m < count; m++) {
+          const type = types[at + metrics[m]!];
+          if (type !== valueNumber && type !== valueBare) break fast;
+        }
+        this.order++;
+        const step = stepAt >= 0 ? numbers[at + stepAt]! : this.order;
+        const wallTime = timeAt >= 0 ? wallSeconds(numbers[at + timeAt]!) : NaN;
+        const tags = this.planTags;
+        for (let m = 0; m < count; m++) sink.add(tags[m]!, step, numbers[at + metrics[m]!]!, wallTime);
+        continue;
+      }
+      scanner.takeKernelLine(kernel, k, bytes);
+      this.emit(scanner, sink);
+    }
   }
 
   /** Makes the plan for the scanner's current line shape. */
@@ -341,8 +402,10 @@ function startsWithWord(b: Uint8Array, i: number, end: number, word: string): bo
  * Lines of one log repeat their keys and spacing: the bytes between two values (`, "loss": `) are kept per
  * position and compared four at a time; only a line that differs there is scanned byte by byte.
  */
-export class FlatLineScanner {
+export class FlatLineScanner implements PrefixSource {
   count = 0;
+  /** Bumped whenever a prefix is learned or forgotten (the kernel copies them when it changes). */
+  templateVersion = 0;
   readonly keys: string[] = [];
   /** A new id whenever a position gets a key (so callers can cache per position what they derive from it). */
   readonly keyIds: number[] = [];
@@ -367,6 +430,37 @@ export class FlatLineScanner {
   private bytes: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(this.bytes.buffer);
 
+  get knownPositions(): number {
+    return this.known;
+  }
+
+  prefix(n: number): Uint8Array {
+    return this.prefixes[n]!;
+  }
+
+  /**
+   * Makes line slot `line` of the kernel's last scan this scanner's current line, as if scan() had read it from
+   * `bytes` (the array the kernel's input was loaded from).
+   */
+  takeKernelLine(kernel: JsonlKernel, line: number, bytes: Uint8Array): void {
+    const count = kernel.counts[line]!;
+    while (this.types.length < count) this.grow();
+    const at = line * kernelPositions;
+    const types = kernel.types;
+    const numbers = kernel.numbers;
+    for (let n = 0; n < count; n++) {
+      const type = types[at + n]!;
+      this.types[n] = type;
+      if (type === valueString) {
+        const strings = kernel.strings;
+        this.stringStarts[n] = strings[2 * (at + n)]! + kernel.base;
+        this.stringEnds[n] = strings[2 * (at + n) + 1]! + kernel.base;
+        this.useBytes(bytes);
+      } else this.numbers[n] = numbers[at + n]!;
+    }
+    this.count = count;
+  }
+
   /** The string value at position n of the last scanned line (valid until its bytes change). */
   stringAt(n: number): string {
     return latin1(this.bytes, this.stringStarts[n], this.stringEnds[n]);
@@ -377,10 +471,7 @@ export class FlatLineScanner {
    * around), else -1. bytes[end - 1] must be a newline: every loop stops at one, which spares bound checks.
    */
   scan(b: Uint8Array, start: number, end: number): number {
-    if (b !== this.bytes) {
-      this.bytes = b;
-      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    }
+    this.useBytes(b);
     const view = this.view;
     this.count = 0;
     let i = start;
@@ -467,6 +558,13 @@ export class FlatLineScanner {
     }
   }
 
+  private useBytes(b: Uint8Array): void {
+    if (b !== this.bytes) {
+      this.bytes = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+  }
+
   /** Whether bytes[i..] repeat position n's prefix. */
   private samePrefix(b: Uint8Array, view: DataView, i: number, end: number, n: number): boolean {
     const prefix = this.prefixes[n];
@@ -507,6 +605,7 @@ export class FlatLineScanner {
     }
     this.prefixes[n] = prefix;
     this.prefixWords[n] = words;
+    this.templateVersion++;
     // Keep keys[0..known) distinct: a later position holding this key is forgotten, with all after it.
     if (n >= this.known) this.known = n + 1;
     else for (let k = n + 1; k < this.known; k++) if (this.keys[k] === key) this.known = k;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { FlatLineScanner, JsonlMetricsParser } from '../../../src/core/metrics/jsonl';
+import { JsonlKernel } from '../../../src/core/metrics/jsonlKernel';
 import type { ReaderWarning, ScalarSink } from '../../../src/core/metrics/types';
 import { realFixturesDir } from '../../harness/shared';
 
@@ -25,9 +26,16 @@ function record(): { sink: ScalarSink; calls: Call[] } {
   return { calls, sink: { add: (tag: string, step: number, value: number, wallTime: number) => void calls.push([tag, step, value, wallTime]) } as unknown as ScalarSink };
 }
 
+/**
+ * How lines are read: JSON.parse for every line (the reference), the JavaScript scanner alone, or the WebAssembly
+ * kernel first (from the smallest read on), then the scanner for what it leaves.
+ */
+type Mode = 'json' | 'scanner' | 'kernel';
+const fastModes: Mode[] = ['scanner', 'kernel'];
+
 /** Parses bytes in the given chunk sizes; returns every sink call and warning. */
-function parse(bytes: Uint8Array, scan: boolean, chunkSizes: number[]): { calls: Call[]; warnings: ReaderWarning[] } {
-  const parser = new JsonlMetricsParser('m.jsonl', { scan });
+function parse(bytes: Uint8Array, mode: Mode, chunkSizes: number[]): { calls: Call[]; warnings: ReaderWarning[] } {
+  const parser = new JsonlMetricsParser('m.jsonl', { scan: mode !== 'json', kernel: mode === 'kernel', kernelFrom: 0 });
   const { sink, calls } = record();
   const warnings: ReaderWarning[] = [];
   let offset = 0;
@@ -109,14 +117,17 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
       const text = (r() < 0.2 ? '\ufeff' : '') + lines.join(r() < 0.5 ? '\n' : '\r\n') + (r() < 0.5 ? '\n' : '');
       const bytes = new TextEncoder().encode(text);
       const chunks = [1 + Math.floor(r() * 7), 1 + Math.floor(r() * 300), 4096];
-      const reference = parse(bytes, false, [bytes.length || 1]);
-      const fast = parse(bytes, true, chunks);
-      assert.ok(same(fast.calls, reference.calls), `seed ${seed}: sink calls differ (${fast.calls.length} vs ${reference.calls.length})`);
-      assert.deepEqual(fast.warnings, reference.warnings, `seed ${seed}: warnings differ`);
+      const reference = parse(bytes, 'json', [bytes.length || 1]);
+      for (const mode of fastModes) {
+        const fast = parse(bytes, mode, chunks);
+        assert.ok(same(fast.calls, reference.calls), `seed ${seed}, ${mode}: sink calls differ (${fast.calls.length} vs ${reference.calls.length})`);
+        assert.deepEqual(fast.warnings, reference.warnings, `seed ${seed}, ${mode}: warnings differ`);
+      }
       const scanner = new FlatLineScanner();
       for (const line of lines) if (scans(scanner, line)) scanned++;
     }
-    // The comparison means something only if the scanner took most lines itself.
+    // The comparison means something only if the scanner took most lines itself. (The kernel takes none here: it
+    // only takes lines that repeat the prefixes of the line before, and these change from line to line.)
     assert.ok(scanned > 40 * 400 * 0.25, `scanner handled ${scanned} lines`);
   });
 
@@ -146,10 +157,12 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
 
   it('falls back on a real dataset JSONL (nested messages) with the same result as JSON.parse', () => {
     const bytes = readFileSync(path.join(realFixturesDir, 'datasets', 'qwen25_sft_example_data.jsonl'));
-    const fast = parse(bytes, true, [1000]);
-    const reference = parse(bytes, false, [bytes.length]);
-    assert.ok(same(fast.calls, reference.calls));
-    assert.deepEqual(fast.warnings, reference.warnings);
+    const reference = parse(bytes, 'json', [bytes.length]);
+    for (const mode of fastModes) {
+      const fast = parse(bytes, mode, [1000]);
+      assert.ok(same(fast.calls, reference.calls), mode);
+      assert.deepEqual(fast.warnings, reference.warnings, mode);
+    }
   });
 
   it('agrees with JSON.parse on logs of repeated line shapes with mutated lines (reordered, duplicated and renamed keys, spacing, cut bytes)', () => {
@@ -181,6 +194,7 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
     ];
     let scanned = 0;
     let total = 0;
+    const kernelBefore = JsonlKernel.get()!.linesTaken;
     for (let seed = 1; seed <= 30; seed++) {
       const r = rng(1000 + seed);
       const lines: string[] = [];
@@ -193,40 +207,115 @@ describe('JSONL byte scanner: the same series as JSON.parse on every line', () =
       }
       const text = lines.join('\n') + (r() < 0.5 ? '\n' : '');
       const bytes = new TextEncoder().encode(text);
-      const reference = parse(bytes, false, [bytes.length]);
+      const reference = parse(bytes, 'json', [bytes.length]);
       for (const chunks of [[bytes.length], [1 + Math.floor(r() * 50), 1 + Math.floor(r() * 500)], [4096]]) {
-        const fast = parse(bytes, true, chunks);
-        assert.ok(same(fast.calls, reference.calls), `seed ${seed}, chunks ${chunks}: sink calls differ (${fast.calls.length} vs ${reference.calls.length})`);
-        assert.deepEqual(fast.warnings, reference.warnings, `seed ${seed}: warnings differ`);
+        for (const mode of fastModes) {
+          const fast = parse(bytes, mode, chunks);
+          assert.ok(same(fast.calls, reference.calls), `seed ${seed}, ${mode}, chunks ${chunks}: sink calls differ (${fast.calls.length} vs ${reference.calls.length})`);
+          assert.deepEqual(fast.warnings, reference.warnings, `seed ${seed}, ${mode}: warnings differ`);
+        }
       }
       const scanner = new FlatLineScanner();
       for (const line of lines) if (scans(scanner, line)) scanned++;
       total += lines.length;
     }
     assert.ok(scanned > total * 0.7, `scanner handled ${scanned} of ${total} lines`);
+    // Three chunkings per file: the kernel took a fifth of those lines at least. (It leaves numbers of over 19
+    // digits, which numberText writes often, to the scanner, and rests after lines it cannot take.)
+    const kernelTook = JsonlKernel.get()!.linesTaken - kernelBefore;
+    assert.ok(kernelTook > total * 3 * 0.2, `kernel took ${kernelTook} of ${total * 3} lines`);
   });
 
   it('keeps the key order JSON.parse gives when a line repeats a key at positions cached from different lines', () => {
     const text = ['{"a": 1, "b": 2, "c": 3}', '{"c": 4, "b": 5, "a": 6}', '{"c": 7, "b": 8, "c": 9}', '{"a": 1, "b": 2, "a": 3}', '{"c": 1, "b": 2, "a": 3}'].join('\n') + '\n';
     const bytes = new TextEncoder().encode(text);
-    const fast = parse(bytes, true, [bytes.length]);
-    const reference = parse(bytes, false, [bytes.length]);
-    assert.ok(same(fast.calls, reference.calls), JSON.stringify(fast.calls));
-    // The duplicate keeps its first position with its last value, as JSON.parse does.
-    assert.deepEqual(fast.calls.slice(6, 8), [['train/c', 3, 9, NaN], ['train/b', 3, 8, NaN]]);
+    const reference = parse(bytes, 'json', [bytes.length]);
+    for (const mode of fastModes) {
+      const fast = parse(bytes, mode, [bytes.length]);
+      assert.ok(same(fast.calls, reference.calls), JSON.stringify(fast.calls));
+      // The duplicate keeps its first position with its last value, as JSON.parse does.
+      assert.deepEqual(fast.calls.slice(6, 8), [['train/c', 3, 9, NaN], ['train/b', 3, 8, NaN]]);
+    }
   });
 
   it('takes lines with more keys than its first capacity, and shapes that grow and shrink', () => {
     const wide = (step: number, keys: number) => `{"step": ${step}, ${Array.from({ length: keys }, (_, k) => `"m${k}": ${step + k / 7}`).join(', ')}}`;
     const lines = [wide(1, 3), wide(2, 40), wide(3, 40), wide(4, 5), wide(5, 70), wide(6, 2)];
     const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
-    const fast = parse(bytes, true, [bytes.length]);
-    const reference = parse(bytes, false, [bytes.length]);
+    const reference = parse(bytes, 'json', [bytes.length]);
     assert.equal(reference.calls.length, 3 + 40 + 40 + 5 + 70 + 2);
-    assert.ok(same(fast.calls, reference.calls));
+    for (const mode of fastModes) assert.ok(same(parse(bytes, mode, [bytes.length]).calls, reference.calls), mode);
     const scanner = new FlatLineScanner();
     for (const line of lines) assert.ok(scans(scanner, line), line.slice(0, 40));
     // A line that extends a kept prefix with more spaces before its value is still taken.
     for (const line of ['{"step": 1, "loss": 2}', '{"step":  1, "loss":   2}', '{"step": 1,  "loss": 2}']) assert.ok(scans(scanner, line), line);
+  });
+});
+
+describe('JSONL WebAssembly kernel', () => {
+  it('reads numbers to the same double as JSON.parse wherever it decides, and decides nearly all printed doubles', () => {
+    const kernel = JsonlKernel.get()!;
+    const r = rng(7);
+    let decided = 0;
+    let tried = 0;
+    const check = (text: string) => {
+      const got = kernel.readNumber(text);
+      let want: number | undefined;
+      try {
+        want = JSON.parse(text) as number;
+      } catch {
+        want = undefined;
+      }
+      tried++;
+      if (got === undefined) return;
+      decided++;
+      assert.ok(Object.is(got, want), `${text}: kernel ${got}, JSON.parse ${want}`);
+    };
+    for (let i = 0; i < 30000; i++) {
+      const bits = new Float64Array(new Uint32Array([Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** 32)]).buffer)[0]!;
+      if (!Number.isFinite(bits)) continue;
+      check(String(bits));
+      check(String(Math.fround(bits)));
+      check(bits.toPrecision(1 + Math.floor(r() * 19)));
+      check(numberText(r));
+    }
+    for (const text of ['0', '-0', '0.0', '1e22', '1e23', '9007199254740993', '18446744073709551615', '1.7976931348623157e308', '1e309', '2.2250738585072014e-308', '5e-324', '01', '1.', '-', '1e', '.5']) check(text);
+    assert.ok(decided > tried * 0.75, `decided ${decided} of ${tried}`);
+  });
+
+  it('takes the bench and LLaMA-Factory line shapes whole, with the same series as the scanner, in one read and in small ones', () => {
+    const kernel = JsonlKernel.get()!;
+    const bench = Array.from({ length: 3000 }, (_, k) => `{"step": ${k + 1}, "loss": ${k % 1000 === 999 ? 'NaN' : Math.fround(2 * Math.exp(-k / 3e3) + 0.05 * Math.sin(k * 12.9898))}, "_timestamp": ${1700000000 + (k + 1) * 0.05}}`);
+    const factory = Array.from(
+      { length: 3000 },
+      (_, k) =>
+        `{"current_steps": ${k + 1}, "total_steps": 3000, "loss": ${(2 - k / 3000).toFixed(4)}, "lr": ${(2e-5 * (1 - k / 3000)).toExponential(3)}, "epoch": ${(k / 300).toFixed(2)}, "percentage": ${((k / 30) % 100).toFixed(2)}, "elapsed_time": "0:00:${k % 60}", "remaining_time": "0:05:00"}`,
+    );
+    for (const lines of [bench, factory]) {
+      const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+      const reference = parse(bytes, 'scanner', [bytes.length]);
+      for (const chunks of [[bytes.length], [65536], [333]]) {
+        const before = kernel.linesTaken;
+        const fast = parse(bytes, 'kernel', chunks);
+        assert.ok(same(fast.calls, reference.calls), `chunks ${chunks}`);
+        // All but the first line (which teaches the scanner the prefixes) and the few numbers Eisel–Lemire leaves.
+        assert.ok(kernel.linesTaken - before > lines.length * 0.97, `kernel took ${kernel.linesTaken - before} of ${lines.length} (chunks ${chunks})`);
+      }
+    }
+  });
+
+  it('serves readers in turn: each keeps its own prefixes (the kernel holds one reader\'s at a time)', () => {
+    const a = new JsonlMetricsParser('a.jsonl', { kernelFrom: 0 });
+    const b = new JsonlMetricsParser('b.jsonl', { kernelFrom: 0 });
+    const aCalls = record();
+    const bCalls = record();
+    const lineA = (k: number) => `{"step": ${k}, "loss": ${1 / k}}\n`;
+    const lineB = (k: number) => `{"global_step": ${k}, "eval_loss": ${2 / k}, "time": ${1700000000 + k}}\n`;
+    for (let k = 1; k <= 200; k += 10) {
+      a.push(new TextEncoder().encode(Array.from({ length: 10 }, (_, j) => lineA(k + j)).join('')), aCalls.sink);
+      b.push(new TextEncoder().encode(Array.from({ length: 10 }, (_, j) => lineB(k + j)).join('')), bCalls.sink);
+    }
+    assert.deepEqual(aCalls.calls, Array.from({ length: 200 }, (_, j) => ['train/loss', j + 1, 1 / (j + 1), NaN]));
+    assert.deepEqual(bCalls.calls, Array.from({ length: 200 }, (_, j) => ['eval/loss', j + 1, 2 / (j + 1), 1700000000 + j + 1]));
   });
 });

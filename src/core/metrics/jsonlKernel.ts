@@ -1,0 +1,143 @@
+import kernelBytes from '../../../wasm/build/jsonlKernel.wasm';
+import { powerOfFiveUpperHalves } from './jsonNumber';
+
+/*
+ * The driver of the WebAssembly inner loop of the JSONL reader (wasm/jsonlKernel.ts): it lays out the kernel's
+ * memory, copies a read chunk in, keeps the kernel's prefixes in step with the JavaScript scanner's and hands back
+ * each line the kernel took. One instance serves every reader (JavaScript runs one push at a time), so its memory
+ * is paid once; `owner` says whose prefixes it holds.
+ */
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  stoppedAt: WebAssembly.Global;
+  setup(table: number, prefixes: number, input: number, counts: number, types: number, numbers: number, strings: number, positions: number, lines: number): void;
+  setKnown(count: number): void;
+  scan(from: number, to: number): number;
+  readNumberAt(from: number): number;
+  lastNumber(): number;
+}
+
+/** Values per line the kernel takes (longer lines go to the scanner) and lines per call. */
+export const kernelPositions = 32;
+const kernelLines = 4096;
+/** Longest prefix a slot holds (a u32 length, then the bytes, in 256-byte slots). */
+const slotBytes = 256;
+const longestPrefix = slotBytes - 4;
+
+const page = 65536;
+const tableAt = page; // below: the kernel's own static data
+const prefixAt = tableAt + 651 * 8;
+const countAt = prefixAt + kernelPositions * slotBytes;
+const typeAt = countAt + kernelLines;
+const numberAt = align8(typeAt + kernelLines * kernelPositions);
+const stringAt = numberAt + kernelLines * kernelPositions * 8;
+const inputAt = stringAt + kernelLines * kernelPositions * 8;
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** The prefixes a scanner has learned, as the kernel needs them. */
+export interface PrefixSource {
+  /** Changes whenever a prefix or their number changes. */
+  readonly templateVersion: number;
+  /** Prefixes of positions 0 .. known - 1 (bytes from the previous value's end to this value's start). */
+  prefix(n: number): Uint8Array;
+  readonly knownPositions: number;
+}
+
+export class JsonlKernel {
+  private static shared: JsonlKernel | null | undefined;
+
+  /** The shared kernel, or undefined where WebAssembly is unavailable (the scanner then reads every line). */
+  static get(): JsonlKernel | undefined {
+    if (JsonlKernel.shared === undefined) {
+      try {
+        JsonlKernel.shared = new JsonlKernel(new WebAssembly.Instance(new WebAssembly.Module(kernelBytes), {}).exports as unknown as KernelExports);
+      } catch {
+        JsonlKernel.shared = null;
+      }
+    }
+    return JsonlKernel.shared ?? undefined;
+  }
+
+  private bytes: Uint8Array;
+  counts!: Uint8Array;
+  types!: Uint8Array;
+  numbers!: Float64Array;
+  strings!: Uint32Array;
+  private owner: PrefixSource | undefined;
+  private ownerVersion = -1;
+  /** Offset into the caller's array of the kernel's input byte 0 (set by load). */
+  base = 0;
+
+  private constructor(private readonly kernel: KernelExports) {
+    this.bytes = new Uint8Array(0);
+    this.ensure(inputAt + page);
+    new BigUint64Array(kernel.memory.buffer, tableAt, 651).set(powerOfFiveUpperHalves());
+    kernel.setup(tableAt, prefixAt, inputAt, countAt, typeAt, numberAt, stringAt, kernelPositions, kernelLines);
+  }
+
+  /** Memory of at least `size` bytes, and views over it (growing the memory detaches the old ones). */
+  private ensure(size: number): void {
+    const memory = this.kernel.memory;
+    if (memory.buffer.byteLength < size) memory.grow(Math.ceil((size - memory.buffer.byteLength) / page));
+    if (this.bytes.buffer !== memory.buffer) {
+      const buffer = memory.buffer;
+      this.bytes = new Uint8Array(buffer);
+      this.counts = new Uint8Array(buffer, countAt, kernelLines);
+      this.types = new Uint8Array(buffer, typeAt, kernelLines * kernelPositions);
+      this.numbers = new Float64Array(buffer, numberAt, kernelLines * kernelPositions);
+      this.strings = new Uint32Array(buffer, stringAt, kernelLines * kernelPositions * 2);
+    }
+  }
+
+  /** Copies source[start, end) in as the kernel's input; its offsets then map back by adding `base`. */
+  load(source: Uint8Array, start: number, end: number): void {
+    this.ensure(inputAt + (end - start) + 8);
+    this.bytes.set(source.subarray(start, end), inputAt);
+    this.base = start;
+  }
+
+  /** Puts the scanner's prefixes in the kernel if another scanner's (or older ones) are there. */
+  useTemplate(source: PrefixSource): void {
+    if (this.owner === source && this.ownerVersion === source.templateVersion) return;
+    let count = 0;
+    const limit = Math.min(source.knownPositions, kernelPositions);
+    for (; count < limit; count++) {
+      const prefix = source.prefix(count);
+      if (prefix.length > longestPrefix) break;
+      const slot = prefixAt + count * slotBytes;
+      new DataView(this.bytes.buffer).setUint32(slot, prefix.length, true);
+      this.bytes.set(prefix, slot + 4);
+    }
+    this.kernel.setKnown(count);
+    this.owner = source;
+    this.ownerVersion = source.templateVersion;
+  }
+
+  /**
+   * Takes lines from the caller's [from, to) (offsets into the array given to load; `to` just after a newline):
+   * how many, with their outputs in line slots 0 ..; `stoppedAt` (caller's offset) is where the first line not
+   * taken starts.
+   */
+  scan(from: number, to: number): number {
+    const lines = this.kernel.scan(from - this.base, to - this.base);
+    this.stoppedAt = (this.kernel.stoppedAt.value as number) + this.base;
+    this.linesTaken += lines;
+    return lines;
+  }
+
+  stoppedAt = 0;
+  /** Lines the kernel has taken in all (tests check that it took part). */
+  linesTaken = 0;
+
+  /** Test access to the kernel's number reader: the value of the JSON number text, or undefined where it leaves it. */
+  readNumber(text: string): number | undefined {
+    const bytes = Buffer.from(`${text}\n`, 'latin1');
+    this.load(bytes, 0, bytes.length);
+    const end = this.kernel.readNumberAt(0);
+    return end === text.length ? this.kernel.lastNumber() : undefined;
+  }
+}
