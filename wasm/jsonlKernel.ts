@@ -103,7 +103,7 @@ function eiselLemire(m: u64, e: i32, negative: bool): bool {
 }
 
 /** The JSON number at p: the offset after it, with numberValue set; -1 where it is not one or is left to the scanner. */
-function readNumber(p: usize): isize {
+@inline function readNumber(p: usize): isize {
   let i = p;
   let c = <u32>load<u8>(i);
   const negative = c == 45;
@@ -158,18 +158,18 @@ function readNumber(p: usize): isize {
   return eiselLemire(m, exponent, negative) ? <isize>i : -1;
 }
 
-/** Whether bytes[i ..] start with the prefix in slot n (within end). */
-@inline function samePrefix(i: usize, end: usize, n: i32): bool {
+/** The length of the prefix in slot n if bytes[i ..] start with it (within end), else -1. */
+@inline function prefixLength(i: usize, end: usize, n: i32): i32 {
   const slot = prefixAt + (<usize>n) * slotBytes;
   const length = <usize>load<u32>(slot);
-  if (i + length > end) return false;
+  if (i + length > end) return -1;
   const bytes = slot + 4;
   let k: usize = 0;
-  for (; k + 8 <= length; k += 8) if (load<u64>(i + k) != load<u64>(bytes + k)) return false;
-  if (k == length) return true;
-  if (length >= 8) return load<u64>(i + length - 8) == load<u64>(bytes + length - 8);
-  for (; k < length; k++) if (load<u8>(i + k) != load<u8>(bytes + k)) return false;
-  return true;
+  for (; k + 8 <= length; k += 8) if (load<u64>(i + k) != load<u64>(bytes + k)) return -1;
+  if (k == length) return <i32>length;
+  if (length >= 8) return load<u64>(i + length - 8) == load<u64>(bytes + length - 8) ? <i32>length : -1;
+  for (; k < length; k++) if (load<u8>(i + k) != load<u8>(bytes + k)) return -1;
+  return <i32>length;
 }
 
 /** Whether bytes[i ..] start with the ASCII word (within end). */
@@ -192,10 +192,12 @@ export function scan(from: i32, to: i32): i32 {
     let taken = false;
     const slot = <usize>lines * <usize>stride;
     for (;;) {
-      if (n >= limit || !samePrefix(i, end, n)) break;
-      i += <usize>load<u32>(prefixAt + (<usize>n) * slotBytes);
-      while (isSpace(<u32>load<u8>(i))) i++;
-      const c = <u32>load<u8>(i);
+      if (n >= limit) break;
+      const length = prefixLength(i, end, n);
+      if (length < 0) break;
+      i += <usize>length;
+      let c = <u32>load<u8>(i);
+      while (isSpace(c)) c = <u32>load<u8>(++i);
       const at = slot + <usize>n;
       if (c == 34) {
         // A plain string: no escape, control byte, non-ASCII byte, or N / I (the scanner leaves those to JSON.parse).
