@@ -114,20 +114,21 @@ mkdirSync(path.join(root, 'dist'), { recursive: true });
 for (const asset of wasmAssets) copyFileSync(path.join(root, asset), path.join(root, 'dist', path.basename(asset)));
 
 /**
- * The JSONL reader's WebAssembly kernel (wasm/jsonlKernel.ts, AssemblyScript) is compiled first: the bundles embed
- * wasm/build/jsonlKernel.wasm. Skipped when the .wasm is newer than its source.
+ * The readers' WebAssembly kernels (wasm/<name>.ts, AssemblyScript) are compiled first: the bundles embed
+ * wasm/build/<name>.wasm. Each is skipped when its .wasm is newer than its source.
  */
 async function compileKernels() {
-  const source = path.join(root, 'wasm/jsonlKernel.ts');
-  const output = path.join(root, 'wasm/build/jsonlKernel.wasm');
-  if (existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) return;
-  const asc = await import('assemblyscript/asc');
-  mkdirSync(path.dirname(output), { recursive: true });
-  const { error, stderr } = await asc.main(
-    [path.relative(root, source), '-O3', '--runtime', 'stub', '--noAssert', '--outFile', path.relative(root, output)],
-    { stdout: process.stdout, stderr: process.stderr, baseDir: root },
-  );
-  if (error) throw new Error(`AssemblyScript failed on ${path.relative(root, source)}: ${error.message}\n${stderr.toString()}`);
+  for (const source of listFiles(path.join(root, 'wasm'), (f) => f.endsWith('.ts') && path.dirname(f) === path.join(root, 'wasm'))) {
+    const output = path.join(root, 'wasm/build', `${path.basename(source, '.ts')}.wasm`);
+    if (existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) continue;
+    const asc = await import('assemblyscript/asc');
+    mkdirSync(path.dirname(output), { recursive: true });
+    const { error, stderr } = await asc.main(
+      [path.relative(root, source), '-O3', '--runtime', 'stub', '--noAssert', '--outFile', path.relative(root, output)],
+      { stdout: process.stdout, stderr: process.stderr, baseDir: root },
+    );
+    if (error) throw new Error(`AssemblyScript failed on ${path.relative(root, source)}: ${error.message}\n${stderr.toString()}`);
+  }
 }
 await compileKernels();
 

@@ -1,5 +1,6 @@
 import kernelBytes from '../../../wasm/build/jsonlKernel.wasm';
 import { powerOfFiveUpperHalves } from './jsonNumber';
+import { KernelMemory } from './kernelMemory';
 
 /*
  * The driver of the WebAssembly inner loop of the JSONL reader (wasm/jsonlKernel.ts): it lays out the kernel's
@@ -25,8 +26,7 @@ const kernelLines = 4096;
 const slotBytes = 256;
 const longestPrefix = slotBytes - 4;
 
-const page = 65536;
-const tableAt = page; // below: the kernel's own static data
+const tableAt = 65536; // below: the kernel's own static data
 const prefixAt = tableAt + 651 * 8;
 const countAt = prefixAt + kernelPositions * slotBytes;
 const typeAt = countAt + kernelLines;
@@ -62,42 +62,33 @@ export class JsonlKernel {
     return JsonlKernel.shared ?? undefined;
   }
 
-  private bytes: Uint8Array;
+  private readonly memory: KernelMemory;
   counts!: Uint8Array;
   types!: Uint8Array;
   numbers!: Float64Array;
   strings!: Uint32Array;
   private owner: PrefixSource | undefined;
   private ownerVersion = -1;
-  /** Offset into the caller's array of the kernel's input byte 0 (set by load). */
-  base = 0;
 
   private constructor(private readonly kernel: KernelExports) {
-    this.bytes = new Uint8Array(0);
-    this.ensure(inputAt + page);
-    new BigUint64Array(kernel.memory.buffer, tableAt, 651).set(powerOfFiveUpperHalves());
-    kernel.setup(tableAt, prefixAt, inputAt, countAt, typeAt, numberAt, stringAt, kernelPositions, kernelLines);
-  }
-
-  /** Memory of at least `size` bytes, and views over it (growing the memory detaches the old ones). */
-  private ensure(size: number): void {
-    const memory = this.kernel.memory;
-    if (memory.buffer.byteLength < size) memory.grow(Math.ceil((size - memory.buffer.byteLength) / page));
-    if (this.bytes.buffer !== memory.buffer) {
-      const buffer = memory.buffer;
-      this.bytes = new Uint8Array(buffer);
+    this.memory = new KernelMemory(kernel.memory, inputAt, (buffer) => {
       this.counts = new Uint8Array(buffer, countAt, kernelLines);
       this.types = new Uint8Array(buffer, typeAt, kernelLines * kernelPositions);
       this.numbers = new Float64Array(buffer, numberAt, kernelLines * kernelPositions);
       this.strings = new Uint32Array(buffer, stringAt, kernelLines * kernelPositions * 2);
-    }
+    });
+    new BigUint64Array(kernel.memory.buffer, tableAt, 651).set(powerOfFiveUpperHalves());
+    kernel.setup(tableAt, prefixAt, inputAt, countAt, typeAt, numberAt, stringAt, kernelPositions, kernelLines);
+  }
+
+  /** Offset into the caller's array of the kernel's input byte 0 (set by load). */
+  get base(): number {
+    return this.memory.base;
   }
 
   /** Copies source[start, end) in as the kernel's input; its offsets then map back by adding `base`. */
   load(source: Uint8Array, start: number, end: number): void {
-    this.ensure(inputAt + (end - start) + 8);
-    this.bytes.set(source.subarray(start, end), inputAt);
-    this.base = start;
+    this.memory.load(source, start, end);
   }
 
   /** Puts the scanner's prefixes in the kernel if another scanner's (or older ones) are there. */
@@ -108,9 +99,7 @@ export class JsonlKernel {
     for (; count < limit; count++) {
       const prefix = source.prefix(count);
       if (prefix.length > longestPrefix) break;
-      const slot = prefixAt + count * slotBytes;
-      new DataView(this.bytes.buffer).setUint32(slot, prefix.length, true);
-      this.bytes.set(prefix, slot + 4);
+      this.memory.writeSlot(prefixAt + count * slotBytes, prefix);
     }
     this.kernel.setKnown(count);
     this.owner = source;
@@ -123,8 +112,9 @@ export class JsonlKernel {
    * taken starts.
    */
   scan(from: number, to: number): number {
-    const lines = this.kernel.scan(from - this.base, to - this.base);
-    this.stoppedAt = (this.kernel.stoppedAt.value as number) + this.base;
+    const base = this.memory.base;
+    const lines = this.kernel.scan(from - base, to - base);
+    this.stoppedAt = (this.kernel.stoppedAt.value as number) + base;
     this.linesTaken += lines;
     return lines;
   }

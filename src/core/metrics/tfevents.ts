@@ -1,5 +1,6 @@
 import { PbfReader } from 'pbf';
 import { crc32cView, mask, maskedCrc32c } from './crc32c';
+import { TfEventsKernel, type TagSource } from './tfeventsKernel';
 import { summaryKey } from './tags';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
@@ -19,6 +20,8 @@ const headerBytes = 12;
 const footerBytes = 4;
 /** A length above this is taken as corruption rather than a real record (TensorBoard scalars are tiny). */
 const maxRecordBytes = 256 * 1024 * 1024;
+/** Reads shorter than this skip the WebAssembly kernel (copying a few appended records in costs more than it saves). */
+const kernelMinBytes = 64 * 1024;
 
 const DT_FLOAT = 1;
 const DT_DOUBLE = 2;
@@ -213,7 +216,7 @@ class KnownTag {
  * warning naming the byte offset; when the length itself is corrupt the reader scans forward to the next record
  * whose header checks out, so the rest of the file is still read.
  */
-export class TfEventsParser implements StreamParser {
+export class TfEventsParser implements StreamParser, TagSource {
   private pending: Uint8Array = new Uint8Array(0);
   /** File offset of pending[0]. */
   private pendingOffset = 0;
@@ -221,7 +224,20 @@ export class TfEventsParser implements StreamParser {
   private readonly pluginOfTag = new Map<string, string>();
   private readonly file: string;
 
-  constructor(file: string, startOffset = 0) {
+  /** Tags the kernel may take records of (not summary keys), by kernel id, with their text; see TagSource. */
+  readonly kernelTagBytes: Uint8Array[] = [];
+  private readonly kernelTagTexts: string[] = [];
+  kernelTagVersion = 0;
+
+  /**
+   * `options.kernel: false` decodes every record in JavaScript (the reference the kernel is tested against);
+   * `options.kernelFrom` is the smallest read the kernel is used for (tests use it on small inputs).
+   */
+  constructor(
+    file: string,
+    startOffset = 0,
+    private readonly options: { kernel?: boolean; kernelFrom?: number } = {},
+  ) {
     this.file = file;
     this.pendingOffset = startOffset;
   }
@@ -293,7 +309,24 @@ export class TfEventsParser implements StreamParser {
     let checkedHeaderCrc = this.checkedHeaderCrc;
     let pos = 0;
     let resyncing = this.resyncing;
+    // Large reads go through the WebAssembly kernel first (a live file's small appends are not worth the copy).
+    const kernel = this.options.kernel !== false && size >= (this.options.kernelFrom ?? kernelMinBytes) ? TfEventsKernel.get() : undefined;
+    if (kernel) kernel.load(data, 0, size);
+    let kernelPause = 0;
+    let kernelMisses = 0;
     while (size - pos >= headerBytes) {
+      if (kernel && kernelPause === 0 && !resyncing) {
+        kernel.useTags(this);
+        const taken = kernel.scan(pos, size);
+        const { ids, steps, values, walls } = kernel;
+        const texts = this.kernelTagTexts;
+        for (let k = 0; k < taken; k++) sink.add(texts[ids[k]!]!, steps[k]!, values[k]!, walls[k]!);
+        pos = kernel.stoppedAt;
+        // The record the kernel stopped at is read below; after several in a row, the kernel rests for a while.
+        if (taken === 0) kernelPause = ++kernelMisses >= 4 ? 64 : 1;
+        else kernelMisses = 0;
+        if (size - pos < headerBytes) break;
+      } else if (kernelPause > 0) kernelPause--;
       // Signed reads: CRCs compare as small integers (no doubles for values above 2^31).
       const length = view.getInt32(pos, true);
       const lengthHigh = view.getInt32(pos + 4, true);
@@ -376,6 +409,11 @@ export class TfEventsParser implements StreamParser {
     }
     const entry = new KnownTag(data.subarray(start, start + length));
     if (this.tagCache.length < 256) this.tagCache.push(entry);
+    if (!entry.summary) {
+      this.kernelTagBytes.push(entry.bytes);
+      this.kernelTagTexts.push(entry.text);
+      this.kernelTagVersion++;
+    }
     this.lastTag = entry;
     return entry;
   }

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { TfEventsParser } from '../../../src/core/metrics/tfevents';
+import { TfEventsKernel } from '../../../src/core/metrics/tfeventsKernel';
+import type { ReaderWarning, ScalarSink } from '../../../src/core/metrics/types';
+import { realFixturesDir } from '../../harness/shared';
+import { encodeEvent, encodeHparams, frameRecord, type ValueSpec } from '../../helpers/tfeventsWriter';
+
+/** mulberry32: a seeded generator, so a failure can be replayed from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Call = [string, number, number, number];
+
+/** Every sink call and warning of a read in the given chunk sizes, with the kernel (from the first byte) or without. */
+function read(bytes: Uint8Array, kernel: boolean, chunkSizes: number[]): { calls: Call[]; warnings: ReaderWarning[] } {
+  const parser = new TfEventsParser('x.tfevents', 0, { kernel, kernelFrom: 0 });
+  const calls: Call[] = [];
+  const sink = { add: (tag: string, step: number, value: number, wallTime: number) => void calls.push([tag, step, value, wallTime]) } as unknown as ScalarSink;
+  const warnings: ReaderWarning[] = [];
+  // The reader's read buffer is reused: so is this one, to catch a kept view into it.
+  const buffer = new Uint8Array(Math.max(1, ...chunkSizes));
+  for (let offset = 0, k = 0; offset < bytes.length; ) {
+    const n = Math.min(chunkSizes[k++ % chunkSizes.length]!, bytes.length - offset);
+    buffer.set(bytes.subarray(offset, offset + n));
+    warnings.push(...parser.push(buffer.subarray(0, n), sink).warnings);
+    buffer.fill(0x41);
+    offset += n;
+  }
+  warnings.push(...parser.end(sink).warnings);
+  return { calls, warnings };
+}
+
+function assertSame(a: { calls: Call[]; warnings: ReaderWarning[] }, b: { calls: Call[]; warnings: ReaderWarning[] }, what: string): void {
+  assert.equal(a.calls.length, b.calls.length, `${what}: ${a.calls.length} vs ${b.calls.length} points`);
+  a.calls.forEach((call, i) => assert.ok(call[0] === b.calls[i]![0] && call.slice(1).every((v, j) => Object.is(v, b.calls[i]![j + 1])), `${what}: point ${i} ${call} vs ${b.calls[i]}`));
+  assert.deepEqual(a.warnings, b.warnings, `${what}: warnings`);
+}
+
+/** An event file as the Trainer writes it, with what else TensorBoard files hold and, optionally, damage. */
+function eventFile(r: () => number, records: number): Buffer {
+  const tags = ['train/loss', 'train/learning_rate', 'train/grad_norm', 'eval/loss', 'train/epoch', 'train/train_runtime', 'a'.repeat(40), 'λ/loss'];
+  const parts: Buffer[] = [frameRecord(encodeEvent(1.7e9, 0, [], 'brain.Event:2'))];
+  for (let k = 1; k <= records; k++) {
+    const roll = r();
+    const step = roll < 0.02 ? 2 ** 50 + k : roll < 0.04 ? 0 : k * (1 + Math.floor(r() * 3));
+    const value = r() < 0.02 ? NaN : (r() - 0.3) * 10 ** Math.floor(r() * 8 - 4);
+    let values: ValueSpec[] = [{ tag: tags[Math.floor(r() * tags.length)]!, simpleValue: value }];
+    if (r() < 0.05) values.push({ tag: tags[Math.floor(r() * tags.length)]!, simpleValue: value / 2 });
+    if (r() < 0.02) values = [{ tag: 'args/text_summary', plugin: 'text', tensor: { dtype: 7, stringVal: ['lr=1e-4'] } }];
+    if (r() < 0.02) values = [{ tag: 'train/loss', tensor: { dtype: 1, floatVal: [value] } }];
+    let record = r() < 0.01 ? frameRecord(encodeHparams({ lr: 1e-4, model: 'qwen' })) : frameRecord(encodeEvent(1.7e9 + k * 0.37, step, values));
+    const damage = r();
+    if (damage < 0.01) record[Math.floor(r() * record.length)] ^= 1 << Math.floor(r() * 8); // a flipped bit anywhere
+    else if (damage < 0.015) record = record.subarray(0, Math.floor(r() * record.length)); // a record cut short
+    parts.push(record);
+  }
+  return Buffer.concat(parts);
+}
+
+describe('TensorBoard WebAssembly kernel: the same points and warnings as the JavaScript reader', () => {
+  it('on the real event files, in one read and in small ones', () => {
+    const kernel = TfEventsKernel.get()!;
+    for (const file of ['hf-trainer-5.17/events.out.tfevents.1795425718.vm.723.0']) {
+      const bytes = readFileSync(path.join(realFixturesDir, file));
+      const reference = read(bytes, false, [bytes.length]);
+      for (const chunks of [[bytes.length], [1], [5, 13], [97], [4096]]) {
+        const before = kernel.recordsTaken;
+        assertSame(read(bytes, true, chunks), reference, `${file}, chunks ${chunks}`);
+        if (chunks[0]! >= 4096) assert.ok(kernel.recordsTaken - before > reference.calls.length * 0.5, `kernel took ${kernel.recordsTaken - before} records`);
+      }
+    }
+  });
+
+  it('on 30 generated files with several tags, summaries, text, hparams, tensors, huge steps, flipped bits and cut records', () => {
+    const kernel = TfEventsKernel.get()!;
+    let taken = 0;
+    let points = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = rng(seed);
+      const bytes = eventFile(r, 600);
+      const reference = read(bytes, false, [bytes.length]);
+      points += reference.calls.length;
+      for (const chunks of [[bytes.length], [1 + Math.floor(r() * 40), 1 + Math.floor(r() * 900)], [65536]]) {
+        const before = kernel.recordsTaken;
+        assertSame(read(bytes, true, chunks), reference, `seed ${seed}, chunks ${chunks}`);
+        if (chunks.length === 1) taken += kernel.recordsTaken - before;
+      }
+    }
+    // Two whole-file chunkings per seed: the kernel took most of those points (the rest: tensors, damage, text).
+    assert.ok(taken > points * 2 * 0.6, `kernel took ${taken} of ${points * 2}`);
+  });
+
+  it('checks the stored header CRC of a record whose length it has seen before (the header CRC is kept per length)', () => {
+    // Records of one length in a row (steps 100-199: same varint size), so the kept header CRC is what is compared.
+    const records = Array.from({ length: 100 }, (_, k) => frameRecord(encodeEvent(1.7e9 + k, 100 + k, [{ tag: 'train/loss', simpleValue: k / 10 }])));
+    records[50]![9] ^= 0x01; // record 50's stored header CRC, not its length
+    const bytes = Buffer.concat(records);
+    const reference = read(bytes, false, [bytes.length]);
+    assert.equal(reference.warnings.length, 1);
+    assert.equal(reference.calls.length, 99);
+    for (const chunks of [[bytes.length], [13], [4096]]) assertSame(read(bytes, true, chunks), reference, `chunks ${chunks}`);
+  });
+
+  it('serves readers in turn: each keeps its own tags', () => {
+    const a = new TfEventsParser('a', 0, { kernelFrom: 0 });
+    const b = new TfEventsParser('b', 0, { kernelFrom: 0 });
+    const callsOf = (calls: Call[]) => ({ add: (tag: string, step: number, value: number, wallTime: number) => void calls.push([tag, step, value, wallTime]) }) as unknown as ScalarSink;
+    const aCalls: Call[] = [];
+    const bCalls: Call[] = [];
+    for (let k = 1; k <= 200; k += 10) {
+      a.push(Buffer.concat(Array.from({ length: 10 }, (_, j) => frameRecord(encodeEvent(1000 + k + j, k + j, [{ tag: 'train/loss', simpleValue: 0.5 }])))), callsOf(aCalls));
+      b.push(Buffer.concat(Array.from({ length: 10 }, (_, j) => frameRecord(encodeEvent(2000 + k + j, k + j, [{ tag: 'eval/loss', simpleValue: 0.25 }])))), callsOf(bCalls));
+    }
+    assert.deepEqual(aCalls, Array.from({ length: 200 }, (_, j) => ['train/loss', j + 1, 0.5, 1001 + j]));
+    assert.deepEqual(bCalls, Array.from({ length: 200 }, (_, j) => ['eval/loss', j + 1, 0.25, 2001 + j]));
+  });
+});
