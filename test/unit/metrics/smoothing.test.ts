@@ -44,6 +44,28 @@ describe('smoothing', () => {
     }
   });
 
+  it('gives the same doubles as the running weight^k kept to the end (it is dropped once 1 - weight^k rounds to 1)', () => {
+    // The unflushed product: what the function computed before it stopped carrying weight^k into the subnormals.
+    const unflushed = (data: Float64Array, weight: number) => {
+      const out = new Float64Array(data.length);
+      let last = 0;
+      let power = 1;
+      for (let i = 0; i < data.length; i++) {
+        last = last * weight + (1 - weight) * data[i]!;
+        power *= weight;
+        out[i] = last / (1 - power);
+      }
+      return out;
+    };
+    const rnd = random(11);
+    const data = Float64Array.from({ length: 5000 }, () => rnd() * 4 - 1);
+    for (const weight of [0.01, 0.3, 0.6, 0.9, 0.99, 0.999, 0.99999]) {
+      const expected = unflushed(data, weight);
+      const actual = smoothDebiasedEma(data, weight);
+      for (let i = 0; i < data.length; i++) assert.ok(Object.is(actual[i], expected[i]), `weight ${weight}, point ${i}: ${actual[i]} vs ${expected[i]}`);
+    }
+  });
+
   it('does not pull the first points towards 0 and leaves constant series alone', () => {
     assert.equal(smoothDebiasedEma([5, 5, 5], 0.9)[0], 5);
     assert.equal(smoothDebiasedEma([5, 6], 0.6)[0], 5);
