@@ -18,12 +18,83 @@ let countAt: usize = 0;
 let typeAt: usize = 0;
 let numberAt: usize = 0;
 let stringAt: usize = 0;
-/** Positions per line slot (the stride of the type, number and string outputs). */
+/** Most positions a line may have (the output regions hold lineCapacity lines of this many). */
+let maxPositions: i32 = 0;
+/**
+ * Positions per line slot in the outputs of the current scan: the known prefixes' count (capped at maxPositions),
+ * so the outputs of a call stay compact (they are written here and read back by the driver).
+ */
 let stride: i32 = 0;
 /** Lines the outputs hold. */
 let lineCapacity: i32 = 0;
 /** Prefix slots: a u32 length, then the bytes, slotBytes apart. */
 const slotBytes: usize = 256;
+
+/**
+ * The reader's plan for lines of one shape (JsonlMetricsParser.plan): the value count it is for (-1: none), the
+ * step and time positions (-1: none) and the metric positions (bytes at planAt). A line of that count whose step
+ * and time are finite numbers and whose metrics are numbers or bare NaN/Infinity gets kind 1 and its step, wall
+ * time (seconds) and metric values in the compact outputs; the reader adds those points without looking further.
+ */
+let planCount: i32 = -1;
+let planStep: i32 = -1;
+let planTime: i32 = -1;
+let planMetrics: i32 = 0;
+let planAt: usize = 0;
+let kindAt: usize = 0;
+let fastStepAt: usize = 0;
+let fastWallAt: usize = 0;
+let fastValueAt: usize = 0;
+
+export function setupPlan(plan: usize, kinds: usize, steps: usize, walls: usize, values: usize): void {
+  planAt = plan;
+  kindAt = kinds;
+  fastStepAt = steps;
+  fastWallAt = walls;
+  fastValueAt = values;
+}
+
+/** The plan for lines of `count` values (metric positions written at planAt); count -1: no plan. */
+export function setPlan(count: i32, step: i32, time: i32, metrics: i32): void {
+  planCount = count;
+  planStep = step;
+  planTime = time;
+  planMetrics = metrics;
+}
+
+@inline function finite(x: f64): bool {
+  return x - x == 0;
+}
+
+/** Whether line slot `line` (values at `slot`) follows the plan; if so, its compact outputs are written. */
+function planned(line: usize, slot: usize): bool {
+  let step: f64 = 0;
+  let time: f64 = NaN;
+  if (planStep >= 0) {
+    const at = slot + <usize>planStep;
+    if (load<u8>(typeAt + at) != valueNumber) return false;
+    step = load<f64>(numberAt + (at << 3));
+    if (!finite(step)) return false;
+  }
+  if (planTime >= 0) {
+    const at = slot + <usize>planTime;
+    if (load<u8>(typeAt + at) != valueNumber) return false;
+    time = load<f64>(numberAt + (at << 3));
+    if (!finite(time)) return false;
+    // A wall time above 1e11 is in milliseconds (wallSeconds in jsonl.ts).
+    if (time > 1e11) time = time / 1000;
+  }
+  const values = fastValueAt + ((line * <usize>planMetrics) << 3);
+  for (let m = 0; m < planMetrics; m++) {
+    const at = slot + <usize>load<u8>(planAt + <usize>m);
+    const type = load<u8>(typeAt + at);
+    if (type != valueNumber && type != valueBare) return false;
+    store<f64>(values + (<usize>m << 3), load<f64>(numberAt + (at << 3)));
+  }
+  store<f64>(fastStepAt + (line << 3), step);
+  store<f64>(fastWallAt + (line << 3), time);
+  return true;
+}
 
 /** Known prefixes (positions 0 .. known - 1). */
 let known: i32 = 0;
@@ -45,13 +116,16 @@ export function setup(table: usize, prefixes: usize, input: usize, counts: usize
   typeAt = types;
   numberAt = numbers;
   stringAt = strings;
-  stride = positions;
+  maxPositions = positions;
   lineCapacity = lines;
 }
 
-/** The driver wrote `count` prefixes into their slots. */
-export function setKnown(count: i32): void {
+/** The driver wrote `count` prefixes into their slots; returns the stride of the outputs from now on. */
+export function setKnown(count: i32): i32 {
   known = count;
+  stride = count < maxPositions ? count : maxPositions;
+  if (stride < 1) stride = 1;
+  return stride;
 }
 
 const powersOfTen: StaticArray<f64> = [
@@ -185,7 +259,7 @@ export function scan(from: i32, to: i32): i32 {
   const end = inputAt + <usize>to;
   let line = inputAt + <usize>from;
   let lines: i32 = 0;
-  const limit = known < stride ? known : stride;
+  const limit = stride;
   while (line < end && lines < lineCapacity) {
     let i = line;
     let n: i32 = 0;
@@ -246,6 +320,7 @@ export function scan(from: i32, to: i32): i32 {
         while (isSpace(<u32>load<u8>(j))) j++;
         if (<u32>load<u8>(j) == 10) {
           store<u8>(countAt + <usize>lines, <u8>n);
+          store<u8>(kindAt + <usize>lines, n == planCount && planned(<usize>lines, slot) ? 1 : 0);
           line = j + 1;
           lines++;
           taken = true;

@@ -1,6 +1,6 @@
 import { hfTag, nonMetricKeys, parseNumber } from './tags';
 import { latin1, readJsonNumber } from './jsonNumber';
-import { JsonlKernel, kernelPositions, type PrefixSource } from './jsonlKernel';
+import { JsonlKernel, type PrefixSource } from './jsonlKernel';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
 /** Reads shorter than this (a live log's appends) skip the kernel: copying them in costs more than it saves. */
@@ -107,8 +107,9 @@ export class JsonlMetricsParser implements StreamParser {
     while (start < end) {
       if (kernel && this.kernelPause === 0 && scanner!.knownPositions > 0) {
         kernel.useTemplate(scanner!);
+        const plan = this.planForKernel(kernel);
         const taken = kernel.scan(start, end);
-        this.emitKernelLines(kernel, taken, bytes, sink);
+        this.emitKernelLines(kernel, taken, bytes, sink, plan);
         start = kernel.stoppedAt;
         // A line the kernel cannot take goes to the scanner; after several in a row, it rests for a while.
         if (taken === 0) this.kernelPause = ++this.kernelMisses >= 4 ? 64 : 1;
@@ -178,39 +179,44 @@ export class JsonlMetricsParser implements StreamParser {
   }
 
   /**
-   * emit() for the lines the kernel took: those of the plan's shape whose step, time and metric values are plain
-   * numbers (emit's own conditions) are added straight from the kernel's outputs; the rest become the scanner's
-   * line and go through emit().
+   * emit() for the lines the kernel took. The kernel had the current plan (when it is for the scanner's current
+   * keys) and checked emit's conditions itself: lines that follow it (kind 1) come with their step, wall time and
+   * metric values ready; the rest become the scanner's line and go through emit().
    */
-  private emitKernelLines(kernel: JsonlKernel, taken: number, bytes: Uint8Array, sink: ScalarSink): void {
+  private emitKernelLines(kernel: JsonlKernel, taken: number, bytes: Uint8Array, sink: ScalarSink, plan: KernelPlan): void {
     const scanner = this.scanner;
-    const counts = kernel.counts;
-    const types = kernel.types;
-    const numbers = kernel.numbers;
+    const { kinds, fastSteps, fastWalls, fastValues } = kernel;
+    const { tags, stepAt } = plan;
+    const metrics = tags.length;
+    // Line numbers only name lines in warnings, which these lines do not raise.
+    this.line += taken;
+    let order = this.order;
     for (let k = 0; k < taken; k++) {
-      this.line++;
-      const at = k * kernelPositions;
-      fast: if (counts[k] === this.planCount && scanner.lastKeyId === this.planKeyId) {
-        const stepAt = this.planStep;
-        const timeAt = this.planTime;
-        if (stepAt >= 0 && (types[at + stepAt] !== valueNumber || !Number.isFinite(numbers[at + stepAt]!))) break fast;
-        if (timeAt >= 0 && (types[at + timeAt] !== valueNumber || !Number.isFinite(numbers[at + timeAt]!))) break fast;
-        const metrics = this.planMetrics;
-        const count = metrics.length;
-        for (let m = 0; m < count; m++) {
-          const type = types[at + metrics[m]!];
-          if (type !== valueNumber && type !== valueBare) break fast;
-        }
-        this.order++;
-        const step = stepAt >= 0 ? numbers[at + stepAt]! : this.order;
-        const wallTime = timeAt >= 0 ? wallSeconds(numbers[at + timeAt]!) : NaN;
-        const tags = this.planTags;
-        for (let m = 0; m < count; m++) sink.add(tags[m]!, step, numbers[at + metrics[m]!]!, wallTime);
+      if (kinds[k] === 1) {
+        order++;
+        const step = stepAt >= 0 ? fastSteps[k]! : order;
+        const wallTime = fastWalls[k]!;
+        const at = k * metrics;
+        for (let m = 0; m < metrics; m++) sink.add(tags[m]!, step, fastValues[at + m]!, wallTime);
         continue;
       }
+      this.order = order;
       scanner.takeKernelLine(kernel, k, bytes);
       this.emit(scanner, sink);
+      order = this.order;
     }
+    this.order = order;
+  }
+
+  /** Hands the current plan to the kernel when it is for the scanner's current keys; what emitKernelLines needs of it. */
+  private planForKernel(kernel: JsonlKernel): KernelPlan {
+    if (this.planCount < 0 || this.scanner.lastKeyId !== this.planKeyId) {
+      kernel.setPlan(-1, -1, -1, []);
+      return noKernelPlan;
+    }
+    kernel.setPlan(this.planCount, this.planStep, this.planTime, this.planMetrics);
+    // A copy: plan() refills these arrays when a line of another shape comes through emit().
+    return { tags: this.planTags.slice(), stepAt: this.planStep };
   }
 
   /** Makes the plan for the scanner's current line shape. */
@@ -346,6 +352,13 @@ export class JsonlMetricsParser implements StreamParser {
   }
 }
 
+/** The plan the kernel was given for a scan: the metric tags in order and the step position (-1: none). */
+interface KernelPlan {
+  tags: string[];
+  stepAt: number;
+}
+const noKernelPlan: KernelPlan = { tags: [], stepAt: -1 };
+
 type KeyKind = { role: 'step'; rank: number } | { role: 'time'; rank: number } | { role: 'skip' } | { role: 'metric'; tag: string };
 
 function classifyKey(key: string): KeyKind {
@@ -445,7 +458,7 @@ export class FlatLineScanner implements PrefixSource {
   takeKernelLine(kernel: JsonlKernel, line: number, bytes: Uint8Array): void {
     const count = kernel.counts[line]!;
     while (this.types.length < count) this.grow();
-    const at = line * kernelPositions;
+    const at = line * kernel.stride;
     const types = kernel.types;
     const numbers = kernel.numbers;
     for (let n = 0; n < count; n++) {

@@ -13,14 +13,16 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   stoppedAt: WebAssembly.Global;
   setup(table: number, prefixes: number, input: number, counts: number, types: number, numbers: number, strings: number, positions: number, lines: number): void;
-  setKnown(count: number): void;
+  setKnown(count: number): number;
+  setupPlan(plan: number, kinds: number, steps: number, walls: number, values: number): void;
+  setPlan(count: number, step: number, time: number, metrics: number): void;
   scan(from: number, to: number): number;
   readNumberAt(from: number): number;
   lastNumber(): number;
 }
 
 /** Values per line the kernel takes (longer lines go to the scanner) and lines per call. */
-export const kernelPositions = 32;
+const kernelPositions = 32;
 const kernelLines = 4096;
 /** Longest prefix a slot holds (a u32 length, then the bytes, in 256-byte slots). */
 const slotBytes = 256;
@@ -32,7 +34,12 @@ const countAt = prefixAt + kernelPositions * slotBytes;
 const typeAt = countAt + kernelLines;
 const numberAt = align8(typeAt + kernelLines * kernelPositions);
 const stringAt = numberAt + kernelLines * kernelPositions * 8;
-const inputAt = stringAt + kernelLines * kernelPositions * 8;
+const planAt = stringAt + kernelLines * kernelPositions * 8;
+const kindAt = planAt + kernelPositions;
+const fastStepAt = align8(kindAt + kernelLines);
+const fastWallAt = fastStepAt + kernelLines * 8;
+const fastValueAt = fastWallAt + kernelLines * 8;
+const inputAt = fastValueAt + kernelLines * kernelPositions * 8;
 
 function align8(n: number): number {
   return (n + 7) & ~7;
@@ -64,6 +71,11 @@ export class JsonlKernel {
 
   private readonly memory: KernelMemory;
   counts!: Uint8Array;
+  kinds!: Uint8Array;
+  fastSteps!: Float64Array;
+  fastWalls!: Float64Array;
+  fastValues!: Float64Array;
+  private plan!: Uint8Array;
   types!: Uint8Array;
   numbers!: Float64Array;
   strings!: Uint32Array;
@@ -76,9 +88,29 @@ export class JsonlKernel {
       this.types = new Uint8Array(buffer, typeAt, kernelLines * kernelPositions);
       this.numbers = new Float64Array(buffer, numberAt, kernelLines * kernelPositions);
       this.strings = new Uint32Array(buffer, stringAt, kernelLines * kernelPositions * 2);
+      this.plan = new Uint8Array(buffer, planAt, kernelPositions);
+      this.kinds = new Uint8Array(buffer, kindAt, kernelLines);
+      this.fastSteps = new Float64Array(buffer, fastStepAt, kernelLines);
+      this.fastWalls = new Float64Array(buffer, fastWallAt, kernelLines);
+      this.fastValues = new Float64Array(buffer, fastValueAt, kernelLines * kernelPositions);
     });
     new BigUint64Array(kernel.memory.buffer, tableAt, 651).set(powerOfFiveUpperHalves());
     kernel.setup(tableAt, prefixAt, inputAt, countAt, typeAt, numberAt, stringAt, kernelPositions, kernelLines);
+    kernel.setupPlan(planAt, kindAt, fastStepAt, fastWallAt, fastValueAt);
+  }
+
+  /**
+   * The reader's plan for lines of `count` values (see wasm/jsonlKernel.ts): lines that follow it come back with
+   * kind 1 and their step, wall time and metric values in fastSteps, fastWalls and fastValues (metrics.length per
+   * line). count -1: no plan, every line comes back with kind 0.
+   */
+  setPlan(count: number, step: number, time: number, metrics: readonly number[]): void {
+    if (count < 0 || count > kernelPositions || metrics.length > kernelPositions) {
+      this.kernel.setPlan(-1, -1, -1, 0);
+      return;
+    }
+    for (let m = 0; m < metrics.length; m++) this.plan[m] = metrics[m]!;
+    this.kernel.setPlan(count, step, time, metrics.length);
   }
 
   /** Offset into the caller's array of the kernel's input byte 0 (set by load). */
@@ -101,7 +133,7 @@ export class JsonlKernel {
       if (prefix.length > longestPrefix) break;
       this.memory.writeSlot(prefixAt + count * slotBytes, prefix);
     }
-    this.kernel.setKnown(count);
+    this.stride = this.kernel.setKnown(count);
     this.owner = source;
     this.ownerVersion = source.templateVersion;
   }
@@ -120,6 +152,8 @@ export class JsonlKernel {
   }
 
   stoppedAt = 0;
+  /** Positions per line in the outputs (line k's values start at k * stride). */
+  stride = 1;
   /** Lines the kernel has taken in all (tests check that it took part). */
   linesTaken = 0;
 

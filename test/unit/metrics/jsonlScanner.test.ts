@@ -304,6 +304,20 @@ describe('JSONL WebAssembly kernel', () => {
     }
   });
 
+  it('leaves lines of the plan\'s shape whose step or time is not a finite number to the per-key rules, as emit() does', () => {
+    const r = rng(21);
+    const odd = ['1e400', '-1e400', 'NaN', 'Infinity', '-Infinity', '"7"', '"x"', 'null', 'true', '12.5', '0', '-3', '1.7e12', '1700000000123'];
+    const pick = (normal: string) => (r() < 0.25 ? odd[Math.floor(r() * odd.length)]! : normal);
+    const lines = Array.from({ length: 2000 }, (_, k) => `{"step": ${pick(String(k + 1))}, "loss": ${pick(String(1 / (k + 1)))}, "_timestamp": ${pick(String(1.7e9 + k))}}`);
+    const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+    const reference = parse(bytes, 'json', [bytes.length]);
+    for (const chunks of [[bytes.length], [4096], [77]]) {
+      const fast = parse(bytes, 'kernel', chunks);
+      assert.ok(same(fast.calls, reference.calls), `chunks ${chunks}: ${fast.calls.length} vs ${reference.calls.length} points`);
+      assert.deepEqual(fast.warnings, reference.warnings);
+    }
+  });
+
   it('serves readers in turn: each keeps its own prefixes (the kernel holds one reader\'s at a time)', () => {
     const a = new JsonlMetricsParser('a.jsonl', { kernelFrom: 0 });
     const b = new JsonlMetricsParser('b.jsonl', { kernelFrom: 0 });
