@@ -1,6 +1,6 @@
 import kernelBytes from '../../../wasm/build/jsonlKernel.wasm';
 import { powerOfFiveUpperHalves } from './jsonNumber';
-import { KernelMemory } from './kernelMemory';
+import { KernelMemory, instantiateKernel } from './kernelMemory';
 
 /*
  * The driver of the WebAssembly inner loop of the JSONL reader (wasm/jsonlKernel.ts): it lays out the kernel's
@@ -60,11 +60,8 @@ export class JsonlKernel {
   /** The shared kernel, or undefined where WebAssembly is unavailable (the scanner then reads every line). */
   static get(): JsonlKernel | undefined {
     if (JsonlKernel.shared === undefined) {
-      try {
-        JsonlKernel.shared = new JsonlKernel(new WebAssembly.Instance(new WebAssembly.Module(kernelBytes), {}).exports as unknown as KernelExports);
-      } catch {
-        JsonlKernel.shared = null;
-      }
+      const kernel = instantiateKernel<KernelExports>(kernelBytes);
+      JsonlKernel.shared = kernel ? new JsonlKernel(kernel) : null;
     }
     return JsonlKernel.shared ?? undefined;
   }

@@ -44,3 +44,15 @@ export class KernelMemory {
 }
 
 const page = 65536;
+
+/**
+ * The exports of a kernel module (it imports nothing), or undefined where WebAssembly cannot run it: the readers
+ * then do all their work in JavaScript.
+ */
+export function instantiateKernel<T>(bytes: Uint8Array): T | undefined {
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,5 +1,5 @@
 import kernelBytes from '../../../wasm/build/tfeventsKernel.wasm';
-import { KernelMemory } from './kernelMemory';
+import { KernelMemory, instantiateKernel } from './kernelMemory';
 
 /*
  * The driver of the TensorBoard reader's WebAssembly inner loop (wasm/tfeventsKernel.ts): it copies a read chunk
@@ -44,11 +44,8 @@ export class TfEventsKernel {
   /** The shared kernel, or undefined where WebAssembly is unavailable (the reader then decodes every record). */
   static get(): TfEventsKernel | undefined {
     if (TfEventsKernel.shared === undefined) {
-      try {
-        TfEventsKernel.shared = new TfEventsKernel(new WebAssembly.Instance(new WebAssembly.Module(kernelBytes), {}).exports as unknown as KernelExports);
-      } catch {
-        TfEventsKernel.shared = null;
-      }
+      const kernel = instantiateKernel<KernelExports>(kernelBytes);
+      TfEventsKernel.shared = kernel ? new TfEventsKernel(kernel) : null;
     }
     return TfEventsKernel.shared ?? undefined;
   }

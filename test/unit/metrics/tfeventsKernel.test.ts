@@ -7,18 +7,7 @@ import { TfEventsKernel } from '../../../src/core/metrics/tfeventsKernel';
 import type { ReaderWarning, ScalarSink } from '../../../src/core/metrics/types';
 import { realFixturesDir } from '../../harness/shared';
 import { encodeEvent, encodeHparams, frameRecord, type ValueSpec } from '../../helpers/tfeventsWriter';
-
-/** mulberry32: a seeded generator, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/rng';
 
 type Call = [string, number, number, number];
 
