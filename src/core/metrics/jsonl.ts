@@ -3,8 +3,12 @@ import { latin1, readJsonNumber } from './jsonNumber';
 import { JsonlKernel, type PrefixSource } from './jsonlKernel';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
 
-/** Reads shorter than this (a live log's appends) skip the kernel: copying them in costs more than it saves. */
+/**
+ * Reads shorter than this (a live log's appends) skip the kernel: copying them in costs more than it saves. Longer
+ * than kernelMaxBytes (a huge single line carried over) skip it too: its memory grows to what it is given and stays.
+ */
 const kernelMinBytes = 64 * 1024;
+const kernelMaxBytes = 16 * 1024 * 1024;
 
 /** LLaMA-Factory's names for what the Trainer calls `learning_rate`. */
 const aliases: Record<string, string> = { lr: 'learning_rate' };
@@ -102,7 +106,8 @@ export class JsonlMetricsParser implements StreamParser {
     // Only complete lines are read: every byte looked at lies before a newline, so no loop runs past `end`.
     const end = bytes.lastIndexOf(10) + 1;
     // Large reads go through the WebAssembly kernel first (small appends of a live log are not worth the copy).
-    const kernel = scanner && this.options.kernel !== false && end - start >= (this.options.kernelFrom ?? kernelMinBytes) ? JsonlKernel.get() : undefined;
+    const size = end - start;
+    const kernel = scanner && this.options.kernel !== false && size >= (this.options.kernelFrom ?? kernelMinBytes) && size <= kernelMaxBytes ? JsonlKernel.get() : undefined;
     if (kernel) kernel.load(bytes, start, end);
     while (start < end) {
       if (kernel && this.kernelPause === 0 && scanner!.knownPositions > 0) {

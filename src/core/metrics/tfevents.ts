@@ -20,8 +20,12 @@ const headerBytes = 12;
 const footerBytes = 4;
 /** A length above this is taken as corruption rather than a real record (TensorBoard scalars are tiny). */
 const maxRecordBytes = 256 * 1024 * 1024;
-/** Reads shorter than this skip the WebAssembly kernel (copying a few appended records in costs more than it saves). */
+/**
+ * Reads shorter than this skip the WebAssembly kernel (copying a few appended records in costs more than it saves);
+ * longer than kernelMaxBytes (a huge record pending) too: the kernel's memory grows to what it is given and stays.
+ */
 const kernelMinBytes = 64 * 1024;
+const kernelMaxBytes = 16 * 1024 * 1024;
 
 const DT_FLOAT = 1;
 const DT_DOUBLE = 2;
@@ -310,7 +314,7 @@ export class TfEventsParser implements StreamParser, TagSource {
     let pos = 0;
     let resyncing = this.resyncing;
     // Large reads go through the WebAssembly kernel first (a live file's small appends are not worth the copy).
-    const kernel = this.options.kernel !== false && size >= (this.options.kernelFrom ?? kernelMinBytes) ? TfEventsKernel.get() : undefined;
+    const kernel = this.options.kernel !== false && size >= (this.options.kernelFrom ?? kernelMinBytes) && size <= kernelMaxBytes ? TfEventsKernel.get() : undefined;
     if (kernel) kernel.load(data, 0, size);
     let kernelPause = 0;
     let kernelMisses = 0;
