@@ -196,19 +196,25 @@ export class JsonlMetricsParser implements StreamParser {
     // Line numbers only name lines in warnings, which these lines do not raise.
     this.line += taken;
     let order = this.order;
-    for (let k = 0; k < taken; k++) {
-      if (kinds[k] === 1) {
-        order++;
-        const step = stepAt >= 0 ? fastSteps[k]! : order;
-        const wallTime = fastWalls[k]!;
-        const at = k * metrics;
-        for (let m = 0; m < metrics; m++) sink.add(tags[m]!, step, fastValues[at + m]!, wallTime);
+    for (let k = 0; k < taken; ) {
+      if (kinds[k] !== 1) {
+        this.order = order;
+        scanner.takeKernelLine(kernel, k, bytes);
+        this.emit(scanner, sink);
+        order = this.order;
+        k++;
         continue;
       }
-      this.order = order;
-      scanner.takeKernelLine(kernel, k, bytes);
-      this.emit(scanner, sink);
-      order = this.order;
+      // A run of planned lines whose steps strictly increase: each tag's points are pure appends, so a sink that
+      // takes runs gets them per tag at once (no resume or replaced point can depend on the order across tags).
+      let end = k + 1;
+      if (stepAt >= 0 && sink.appendRun) while (end < taken && kinds[end] === 1 && fastSteps[end]! > fastSteps[end - 1]!) end++;
+      for (let m = 0; m < metrics; m++) {
+        if (end - k > 1 && sink.appendRun!(tags[m]!, fastSteps, fastWalls, k, end - k, fastValues, k * metrics + m, metrics)) continue;
+        for (let j = k; j < end; j++) sink.add(tags[m]!, stepAt >= 0 ? fastSteps[j]! : order + 1 + (j - k), fastValues[j * metrics + m]!, fastWalls[j]!);
+      }
+      order += end - k;
+      k = end;
     }
     this.order = order;
   }

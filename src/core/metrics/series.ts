@@ -29,6 +29,11 @@ export class SeriesColumns {
     return lo;
   }
 
+  /** Room for `more` points after the current ones. */
+  reserve(more: number): void {
+    while (this.length + more > this.steps.length) this.grow();
+  }
+
   push(step: number, value: number, wallTime: number): void {
     const n = this.length;
     if (n === this.steps.length) this.grow();
@@ -82,17 +87,7 @@ export class SeriesStore implements ScalarSink {
   private lastSeries: SeriesColumns | undefined;
 
   add(tag: string, step: number, value: number, wallTime: number): void {
-    let series: SeriesColumns | undefined;
-    if (tag === this.lastTag && this.lastSeries) series = this.lastSeries;
-    else {
-      series = this.series.get(tag);
-      if (!series) {
-        series = new SeriesColumns(tag);
-        this.series.set(tag, series);
-      }
-      this.lastTag = tag;
-      this.lastSeries = series;
-    }
+    const series = this.seriesOf(tag);
     this.version++;
     const n = series.length;
     if (n === 0 || step > series.steps[n - 1]) {
@@ -109,6 +104,34 @@ export class SeriesStore implements ScalarSink {
     if (!this.resumes.some((r) => r.step === step)) this.resumes.push({ step, replaced: n - from, tag });
     series.length = from;
     series.push(step, value, wallTime);
+  }
+
+  appendRun(tag: string, steps: Float64Array, wallTimes: Float64Array, from: number, count: number, values: Float64Array, valueOffset: number, valueStride: number): boolean {
+    const series = this.seriesOf(tag);
+    const n = series.length;
+    if (count <= 0) return true;
+    if (n > 0 && !(steps[from]! > series.steps[n - 1]!)) return false;
+    series.reserve(count);
+    series.steps.set(steps.subarray(from, from + count), n);
+    series.wallTimes.set(wallTimes.subarray(from, from + count), n);
+    const target = series.values;
+    for (let k = 0; k < count; k++) target[n + k] = values[valueOffset + k * valueStride]!;
+    series.length = n + count;
+    this.version += count;
+    return true;
+  }
+
+  /** The tag's series (made on first use), through a one-entry cache: points mostly come tag after same tag. */
+  private seriesOf(tag: string): SeriesColumns {
+    if (tag === this.lastTag && this.lastSeries) return this.lastSeries;
+    let series = this.series.get(tag);
+    if (!series) {
+      series = new SeriesColumns(tag);
+      this.series.set(tag, series);
+    }
+    this.lastTag = tag;
+    this.lastSeries = series;
+    return series;
   }
 
   clear(): void {

@@ -18,6 +18,13 @@ export interface RunMetadata {
 /** Where parsers put scalars; columnar stores avoid one object per point (1M-point files). */
 export interface ScalarSink {
   add(tag: string, step: number, value: number, wallTime: number): void;
+  /**
+   * Optional, for runs of points whose steps strictly increase (the readers' WebAssembly kernels hand those back):
+   * if the first step is past the tag's last one, adds point k as add(tag, steps[from + k], values[valueOffset +
+   * k * valueStride], wallTimes[from + k]) for k in [0, count) and returns true; otherwise adds nothing and returns
+   * false (the caller then adds them one by one).
+   */
+  appendRun?(tag: string, steps: Float64Array, wallTimes: Float64Array, from: number, count: number, values: Float64Array, valueOffset: number, valueStride: number): boolean;
 }
 
 /** What a parser produced from one chunk of bytes, besides the scalars it gave its sink. */

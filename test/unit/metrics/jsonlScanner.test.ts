@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { FlatLineScanner, JsonlMetricsParser } from '../../../src/core/metrics/jsonl';
 import { JsonlKernel } from '../../../src/core/metrics/jsonlKernel';
+import { SeriesStore } from '../../../src/core/metrics/series';
 import type { ReaderWarning, ScalarSink } from '../../../src/core/metrics/types';
 import { realFixturesDir } from '../../harness/shared';
 import { rng } from '../../helpers/rng';
@@ -305,6 +306,40 @@ describe('JSONL WebAssembly kernel', () => {
       assert.ok(same(fast.calls, reference.calls), `chunks ${chunks}: ${fast.calls.length} vs ${reference.calls.length} points`);
       assert.deepEqual(fast.warnings, reference.warnings);
     }
+  });
+
+  it('fills a SeriesStore (which takes runs of points per tag) as JSON.parse does point by point, resumes included', () => {
+    // Several metrics per line, steps that go back (resumes) and repeat, lines of another shape in between.
+    const r = rng(33);
+    const lines: string[] = [];
+    let step = 0;
+    for (let k = 0; k < 6000; k++) {
+      const roll = r();
+      step = roll < 0.002 ? Math.max(1, step - Math.floor(r() * 300)) : roll < 0.004 ? step : step + 1 + Math.floor(r() * 2);
+      if (r() < 0.01) lines.push(`{"current_steps": ${step}, "eval_loss": ${r()}, "epoch": ${step / 100}}`);
+      else lines.push(`{"current_steps": ${step}, "loss": ${r() * 3}, "lr": ${(r() * 1e-4).toExponential(3)}, "epoch": ${step / 100}, "elapsed_time": "0:01:${k % 60}"}`);
+    }
+    const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+    const fill = (options: { scan?: boolean; kernel?: boolean; kernelFrom?: number }, chunk: number) => {
+      const store = new SeriesStore();
+      const parser = new JsonlMetricsParser('m.jsonl', options);
+      for (let at = 0; at < bytes.length; at += chunk) parser.push(bytes.subarray(at, at + chunk), store);
+      parser.end(store);
+      return store;
+    };
+    const reference = fill({ scan: false }, bytes.length);
+    assert.ok(reference.resumes.length >= 5, `${reference.resumes.length} resumes`);
+    const before = JsonlKernel.get()!.linesTaken;
+    for (const chunk of [bytes.length, 65536, 999]) {
+      const store = fill({ kernelFrom: 0 }, chunk);
+      assert.deepEqual(store.resumes, reference.resumes, `chunk ${chunk}: resumes`);
+      assert.deepEqual([...store.series.keys()], [...reference.series.keys()]);
+      for (const [tag, want] of reference.series) {
+        const got = store.series.get(tag)!;
+        assert.deepEqual(got.toPoints(), want.toPoints(), `chunk ${chunk}: ${tag}`);
+      }
+    }
+    assert.ok(JsonlKernel.get()!.linesTaken - before > lines.length * 2, 'the kernel took most lines');
   });
 
   it('serves readers in turn: each keeps its own prefixes (the kernel holds one reader\'s at a time)', () => {
