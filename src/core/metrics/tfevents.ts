@@ -324,7 +324,18 @@ export class TfEventsParser implements StreamParser, TagSource {
         const taken = kernel.scan(pos, size);
         const { ids, steps, values, walls } = kernel;
         const texts = this.kernelTagTexts;
-        for (let k = 0; k < taken; k++) sink.add(texts[ids[k]!]!, steps[k]!, values[k]!, walls[k]!);
+        for (let k = 0; k < taken; ) {
+          // Records of one tag in a row with rising steps go to a sink that takes runs at once (a file of one
+          // scalar); the Trainer's files interleave their tags, so those are added one by one.
+          const id = ids[k]!;
+          let end = k + 1;
+          if (sink.appendRun) while (end < taken && ids[end] === id && steps[end]! > steps[end - 1]!) end++;
+          if (end - k > 1 && sink.appendRun!(texts[id]!, steps, walls, k, end - k, values, k, 1)) {
+            k = end;
+            continue;
+          }
+          for (; k < end; k++) sink.add(texts[id]!, steps[k]!, values[k]!, walls[k]!);
+        }
         pos = kernel.stoppedAt;
         // The record the kernel stopped at is read below; after several in a row, the kernel rests for a while.
         if (taken === 0) kernelPause = ++kernelMisses >= 4 ? 64 : 1;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { SeriesStore } from '../../../src/core/metrics/series';
 import { TfEventsParser } from '../../../src/core/metrics/tfevents';
 import { TfEventsKernel } from '../../../src/core/metrics/tfeventsKernel';
 import type { ReaderWarning, ScalarSink } from '../../../src/core/metrics/types';
@@ -99,6 +100,33 @@ describe('TensorBoard WebAssembly kernel: the same points and warnings as the Ja
     assert.equal(reference.warnings.length, 1);
     assert.equal(reference.calls.length, 99);
     for (const chunks of [[bytes.length], [13], [4096]]) assertSame(read(bytes, true, chunks), reference, `chunks ${chunks}`);
+  });
+
+  it('fills a SeriesStore (which takes runs of one tag at once) as the JavaScript reader does, resumes included', () => {
+    const r = rng(44);
+    const records: Buffer[] = [];
+    let step = 0;
+    for (let k = 0; k < 5000; k++) {
+      const roll = r();
+      step = roll < 0.002 ? Math.max(1, step - Math.floor(r() * 300)) : roll < 0.004 ? step : step + 1;
+      const tag = r() < 0.03 ? 'eval/loss' : 'train/loss';
+      records.push(frameRecord(encodeEvent(1.7e9 + k, step, [{ tag, simpleValue: r() }])));
+    }
+    const bytes = Buffer.concat(records);
+    const fill = (kernel: boolean, chunk: number) => {
+      const store = new SeriesStore();
+      const parser = new TfEventsParser('x', 0, { kernel, kernelFrom: 0 });
+      for (let at = 0; at < bytes.length; at += chunk) parser.push(bytes.subarray(at, at + chunk), store);
+      parser.end(store);
+      return store;
+    };
+    const reference = fill(false, bytes.length);
+    assert.ok(reference.resumes.length >= 5, `${reference.resumes.length} resumes`);
+    for (const chunk of [bytes.length, 65536, 999]) {
+      const store = fill(true, chunk);
+      assert.deepEqual(store.resumes, reference.resumes, `chunk ${chunk}: resumes`);
+      for (const [tag, want] of reference.series) assert.deepEqual(store.series.get(tag)!.toPoints(), want.toPoints(), `chunk ${chunk}: ${tag}`);
+    }
   });
 
   it('serves readers in turn: each keeps its own tags', () => {
