@@ -1,14 +1,8 @@
 import { hfTag, nonMetricKeys, parseNumber } from './tags';
 import { latin1, readJsonNumber } from './jsonNumber';
 import { JsonlKernel, type PrefixSource } from './jsonlKernel';
+import { KernelBackoff, kernelSuits, type KernelOptions } from './kernelMemory';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
-
-/**
- * Reads shorter than this (a live log's appends) skip the kernel: copying them in costs more than it saves. Longer
- * than kernelMaxBytes (a huge single line carried over) skip it too: its memory grows to what it is given and stays.
- */
-const kernelMinBytes = 64 * 1024;
-const kernelMaxBytes = 16 * 1024 * 1024;
 
 /** LLaMA-Factory's names for what the Trainer calls `learning_rate`. */
 const aliases: Record<string, string> = { lr: 'learning_rate' };
@@ -43,18 +37,16 @@ export class JsonlMetricsParser implements StreamParser {
   private readonly tagAt: string[] = [];
   private readonly fallbackDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-  /** Lines the kernel is not asked about (after it could not take a line), and how many misses in a row. */
-  private kernelPause = 0;
-  private kernelMisses = 0;
+  /** When to ask the kernel again after it could not take a line. */
+  private readonly kernelBackoff = new KernelBackoff();
 
   /**
-   * `options.scan: false` sends every line through JSON.parse (the reference the scanner is tested against);
-   * `options.kernel: false` reads every line with the JavaScript scanner (the reference the kernel is tested against);
-   * `options.kernelFrom` is the smallest read the kernel is used for (tests use it on small inputs).
+   * `options.scan: false` sends every line through JSON.parse (the reference the scanner is tested against); see
+   * KernelOptions for the rest.
    */
   constructor(
     private readonly file: string,
-    private readonly options: { scan?: boolean; kernel?: boolean; kernelFrom?: number } = {},
+    private readonly options: { scan?: boolean } & KernelOptions = {},
   ) {}
 
   push(input: Uint8Array, sink: ScalarSink): ParseOutput {
@@ -107,20 +99,19 @@ export class JsonlMetricsParser implements StreamParser {
     const end = bytes.lastIndexOf(10) + 1;
     // Large reads go through the WebAssembly kernel first (small appends of a live log are not worth the copy).
     const size = end - start;
-    const kernel = scanner && this.options.kernel !== false && size >= (this.options.kernelFrom ?? kernelMinBytes) && size <= kernelMaxBytes ? JsonlKernel.get() : undefined;
+    const kernel = scanner && kernelSuits(size, this.options) ? JsonlKernel.get() : undefined;
     if (kernel) kernel.load(bytes, start, end);
     while (start < end) {
-      if (kernel && this.kernelPause === 0 && scanner!.knownPositions > 0) {
+      if (this.kernelBackoff.ready() && kernel && scanner!.knownPositions > 0) {
         kernel.useTemplate(scanner!);
         const plan = this.planForKernel(kernel);
         const taken = kernel.scan(start, end);
         this.emitKernelLines(kernel, taken, bytes, sink, plan);
         start = kernel.stoppedAt;
-        // A line the kernel cannot take goes to the scanner; after several in a row, it rests for a while.
-        if (taken === 0) this.kernelPause = ++this.kernelMisses >= 4 ? 64 : 1;
-        else this.kernelMisses = 0;
+        // A line the kernel cannot take goes to the scanner (below).
+        this.kernelBackoff.took(taken);
         if (start >= end) break;
-      } else if (this.kernelPause > 0) this.kernelPause--;
+      }
       let newline = scanner ? scanner.scan(bytes, start, end) : -1;
       if (newline >= 0) {
         this.line++;

@@ -24,9 +24,8 @@ interface KernelExports {
 /** Values per line the kernel takes (longer lines go to the scanner) and lines per call. */
 const kernelPositions = 32;
 const kernelLines = 4096;
-/** Longest prefix a slot holds (a u32 length, then the bytes, in 256-byte slots). */
+/** Prefix slots: a u32 length, then the bytes (a longer prefix, and every one after it, stays with the scanner). */
 const slotBytes = 256;
-const longestPrefix = slotBytes - 4;
 
 const tableAt = 65536; // below: the kernel's own static data
 const prefixAt = tableAt + 651 * 8;
@@ -123,13 +122,7 @@ export class JsonlKernel {
   /** Puts the scanner's prefixes in the kernel if another scanner's (or older ones) are there. */
   useTemplate(source: PrefixSource): void {
     if (this.owner === source && this.ownerVersion === source.templateVersion) return;
-    let count = 0;
-    const limit = Math.min(source.knownPositions, kernelPositions);
-    for (; count < limit; count++) {
-      const prefix = source.prefix(count);
-      if (prefix.length > longestPrefix) break;
-      this.memory.writeSlot(prefixAt + count * slotBytes, prefix);
-    }
+    const count = this.memory.writeSlots(prefixAt, slotBytes, Math.min(source.knownPositions, kernelPositions), (n) => source.prefix(n));
     this.stride = this.kernel.setKnown(count);
     this.owner = source;
     this.ownerVersion = source.templateVersion;

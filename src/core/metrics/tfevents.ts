@@ -1,5 +1,6 @@
 import { PbfReader } from 'pbf';
 import { crc32cView, mask, maskedCrc32c } from './crc32c';
+import { KernelBackoff, kernelSuits, type KernelOptions } from './kernelMemory';
 import { TfEventsKernel, type TagSource } from './tfeventsKernel';
 import { summaryKey } from './tags';
 import type { ParseOutput, ScalarSink, StreamParser } from './types';
@@ -20,12 +21,6 @@ const headerBytes = 12;
 const footerBytes = 4;
 /** A length above this is taken as corruption rather than a real record (TensorBoard scalars are tiny). */
 const maxRecordBytes = 256 * 1024 * 1024;
-/**
- * Reads shorter than this skip the WebAssembly kernel (copying a few appended records in costs more than it saves);
- * longer than kernelMaxBytes (a huge record pending) too: the kernel's memory grows to what it is given and stays.
- */
-const kernelMinBytes = 64 * 1024;
-const kernelMaxBytes = 16 * 1024 * 1024;
 
 const DT_FLOAT = 1;
 const DT_DOUBLE = 2;
@@ -233,14 +228,10 @@ export class TfEventsParser implements StreamParser, TagSource {
   private readonly kernelTagTexts: string[] = [];
   kernelTagVersion = 0;
 
-  /**
-   * `options.kernel: false` decodes every record in JavaScript (the reference the kernel is tested against);
-   * `options.kernelFrom` is the smallest read the kernel is used for (tests use it on small inputs).
-   */
   constructor(
     file: string,
     startOffset = 0,
-    private readonly options: { kernel?: boolean; kernelFrom?: number } = {},
+    private readonly options: KernelOptions = {},
   ) {
     this.file = file;
     this.pendingOffset = startOffset;
@@ -314,12 +305,11 @@ export class TfEventsParser implements StreamParser, TagSource {
     let pos = 0;
     let resyncing = this.resyncing;
     // Large reads go through the WebAssembly kernel first (a live file's small appends are not worth the copy).
-    const kernel = this.options.kernel !== false && size >= (this.options.kernelFrom ?? kernelMinBytes) && size <= kernelMaxBytes ? TfEventsKernel.get() : undefined;
+    const kernel = kernelSuits(size, this.options) ? TfEventsKernel.get() : undefined;
     if (kernel) kernel.load(data, 0, size);
-    let kernelPause = 0;
-    let kernelMisses = 0;
+    const backoff = new KernelBackoff();
     while (size - pos >= headerBytes) {
-      if (kernel && kernelPause === 0 && !resyncing) {
+      if (backoff.ready() && kernel && !resyncing) {
         kernel.useTags(this);
         const taken = kernel.scan(pos, size);
         const { ids, steps, values, walls } = kernel;
@@ -337,11 +327,10 @@ export class TfEventsParser implements StreamParser, TagSource {
           for (; k < end; k++) sink.add(texts[id]!, steps[k]!, values[k]!, walls[k]!);
         }
         pos = kernel.stoppedAt;
-        // The record the kernel stopped at is read below; after several in a row, the kernel rests for a while.
-        if (taken === 0) kernelPause = ++kernelMisses >= 4 ? 64 : 1;
-        else kernelMisses = 0;
+        // The record the kernel stopped at is read below.
+        backoff.took(taken);
         if (size - pos < headerBytes) break;
-      } else if (kernelPause > 0) kernelPause--;
+      }
       // Signed reads: CRCs compare as small integers (no doubles for values above 2^31).
       const length = view.getInt32(pos, true);
       const lengthHigh = view.getInt32(pos + 4, true);

@@ -18,8 +18,8 @@ interface KernelExports {
 /** Tags the kernel holds (a reader's later ones go the JavaScript way) and records per call. */
 const kernelTags = 64;
 const kernelRecords = 8192;
+/** Tag slots: a u32 length, then the bytes (a longer tag, and every one after it, stays with the reader). */
 const slotBytes = 256;
-const longestTag = slotBytes - 4;
 
 const page = 65536;
 const tableAt = page;
@@ -81,13 +81,7 @@ export class TfEventsKernel {
   useTags(source: TagSource): void {
     if (this.owner === source && this.ownerVersion === source.kernelTagVersion) return;
     const tags = source.kernelTagBytes;
-    let count = 0;
-    for (; count < Math.min(tags.length, kernelTags); count++) {
-      const tag = tags[count]!;
-      if (tag.length > longestTag) break;
-      this.memory.writeSlot(tagAt + count * slotBytes, tag);
-    }
-    this.kernel.setTags(count);
+    this.kernel.setTags(this.memory.writeSlots(tagAt, slotBytes, Math.min(tags.length, kernelTags), (k) => tags[k]!));
     this.owner = source;
     this.ownerVersion = source.kernelTagVersion;
   }

@@ -5,16 +5,11 @@ import { describe, it } from 'node:test';
 import { FlatLineScanner, JsonlMetricsParser } from '../../../src/core/metrics/jsonl';
 import { JsonlKernel } from '../../../src/core/metrics/jsonlKernel';
 import { SeriesStore } from '../../../src/core/metrics/series';
-import type { ReaderWarning, ScalarSink } from '../../../src/core/metrics/types';
+import type { ReaderWarning } from '../../../src/core/metrics/types';
 import { realFixturesDir } from '../../harness/shared';
+import { pushInChunks, recordingSink, type Call } from '../../helpers/chunkedPush';
 import { rng } from '../../helpers/rng';
 
-type Call = [string, number, number, number];
-
-function record(): { sink: ScalarSink; calls: Call[] } {
-  const calls: Call[] = [];
-  return { calls, sink: { add: (tag: string, step: number, value: number, wallTime: number) => void calls.push([tag, step, value, wallTime]) } as unknown as ScalarSink };
-}
 
 /**
  * How lines are read: JSON.parse for every line (the reference), the JavaScript scanner alone, or the WebAssembly
@@ -26,21 +21,8 @@ const fastModes: Mode[] = ['scanner', 'kernel'];
 /** Parses bytes in the given chunk sizes; returns every sink call and warning. */
 function parse(bytes: Uint8Array, mode: Mode, chunkSizes: number[]): { calls: Call[]; warnings: ReaderWarning[] } {
   const parser = new JsonlMetricsParser('m.jsonl', { scan: mode !== 'json', kernel: mode === 'kernel', kernelFrom: 0 });
-  const { sink, calls } = record();
-  const warnings: ReaderWarning[] = [];
-  let offset = 0;
-  let k = 0;
-  // The reader reuses its read buffer: so does this, to catch a carry that points into it.
-  const buffer = new Uint8Array(Math.max(1, ...chunkSizes));
-  while (offset < bytes.length) {
-    const n = Math.min(chunkSizes[k++ % chunkSizes.length], bytes.length - offset);
-    buffer.set(bytes.subarray(offset, offset + n));
-    warnings.push(...parser.push(buffer.subarray(0, n), sink).warnings);
-    buffer.fill(0x41);
-    offset += n;
-  }
-  warnings.push(...parser.end(sink).warnings);
-  return { calls, warnings };
+  const { sink, calls } = recordingSink();
+  return { calls, warnings: pushInChunks(parser, bytes, chunkSizes, sink) };
 }
 
 /** Whether the scanner takes this one line (given without its newline) itself. */
@@ -322,9 +304,7 @@ describe('JSONL WebAssembly kernel', () => {
     const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
     const fill = (options: { scan?: boolean; kernel?: boolean; kernelFrom?: number }, chunk: number) => {
       const store = new SeriesStore();
-      const parser = new JsonlMetricsParser('m.jsonl', options);
-      for (let at = 0; at < bytes.length; at += chunk) parser.push(bytes.subarray(at, at + chunk), store);
-      parser.end(store);
+      pushInChunks(new JsonlMetricsParser('m.jsonl', options), bytes, [chunk], store);
       return store;
     };
     const reference = fill({ scan: false }, bytes.length);
@@ -345,8 +325,8 @@ describe('JSONL WebAssembly kernel', () => {
   it('serves readers in turn: each keeps its own prefixes (the kernel holds one reader\'s at a time)', () => {
     const a = new JsonlMetricsParser('a.jsonl', { kernelFrom: 0 });
     const b = new JsonlMetricsParser('b.jsonl', { kernelFrom: 0 });
-    const aCalls = record();
-    const bCalls = record();
+    const aCalls = recordingSink();
+    const bCalls = recordingSink();
     const lineA = (k: number) => `{"step": ${k}, "loss": ${1 / k}}\n`;
     const lineB = (k: number) => `{"global_step": ${k}, "eval_loss": ${2 / k}, "time": ${1700000000 + k}}\n`;
     for (let k = 1; k <= 200; k += 10) {

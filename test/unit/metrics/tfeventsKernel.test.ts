@@ -5,30 +5,17 @@ import { describe, it } from 'node:test';
 import { SeriesStore } from '../../../src/core/metrics/series';
 import { TfEventsParser } from '../../../src/core/metrics/tfevents';
 import { TfEventsKernel } from '../../../src/core/metrics/tfeventsKernel';
-import type { ReaderWarning, ScalarSink } from '../../../src/core/metrics/types';
+import type { ReaderWarning } from '../../../src/core/metrics/types';
 import { realFixturesDir } from '../../harness/shared';
 import { encodeEvent, encodeHparams, frameRecord, type ValueSpec } from '../../helpers/tfeventsWriter';
+import { pushInChunks, recordingSink, type Call } from '../../helpers/chunkedPush';
 import { rng } from '../../helpers/rng';
 
-type Call = [string, number, number, number];
 
 /** Every sink call and warning of a read in the given chunk sizes, with the kernel (from the first byte) or without. */
 function read(bytes: Uint8Array, kernel: boolean, chunkSizes: number[]): { calls: Call[]; warnings: ReaderWarning[] } {
-  const parser = new TfEventsParser('x.tfevents', 0, { kernel, kernelFrom: 0 });
-  const calls: Call[] = [];
-  const sink = { add: (tag: string, step: number, value: number, wallTime: number) => void calls.push([tag, step, value, wallTime]) } as unknown as ScalarSink;
-  const warnings: ReaderWarning[] = [];
-  // The reader's read buffer is reused: so is this one, to catch a kept view into it.
-  const buffer = new Uint8Array(Math.max(1, ...chunkSizes));
-  for (let offset = 0, k = 0; offset < bytes.length; ) {
-    const n = Math.min(chunkSizes[k++ % chunkSizes.length]!, bytes.length - offset);
-    buffer.set(bytes.subarray(offset, offset + n));
-    warnings.push(...parser.push(buffer.subarray(0, n), sink).warnings);
-    buffer.fill(0x41);
-    offset += n;
-  }
-  warnings.push(...parser.end(sink).warnings);
-  return { calls, warnings };
+  const { sink, calls } = recordingSink();
+  return { calls, warnings: pushInChunks(new TfEventsParser('x.tfevents', 0, { kernel, kernelFrom: 0 }), bytes, chunkSizes, sink) };
 }
 
 function assertSame(a: { calls: Call[]; warnings: ReaderWarning[] }, b: { calls: Call[]; warnings: ReaderWarning[] }, what: string): void {
@@ -115,9 +102,7 @@ describe('TensorBoard WebAssembly kernel: the same points and warnings as the Ja
     const bytes = Buffer.concat(records);
     const fill = (kernel: boolean, chunk: number) => {
       const store = new SeriesStore();
-      const parser = new TfEventsParser('x', 0, { kernel, kernelFrom: 0 });
-      for (let at = 0; at < bytes.length; at += chunk) parser.push(bytes.subarray(at, at + chunk), store);
-      parser.end(store);
+      pushInChunks(new TfEventsParser('x', 0, { kernel, kernelFrom: 0 }), bytes, [chunk], store);
       return store;
     };
     const reference = fill(false, bytes.length);
@@ -132,12 +117,11 @@ describe('TensorBoard WebAssembly kernel: the same points and warnings as the Ja
   it('serves readers in turn: each keeps its own tags', () => {
     const a = new TfEventsParser('a', 0, { kernelFrom: 0 });
     const b = new TfEventsParser('b', 0, { kernelFrom: 0 });
-    const callsOf = (calls: Call[]) => ({ add: (tag: string, step: number, value: number, wallTime: number) => void calls.push([tag, step, value, wallTime]) }) as unknown as ScalarSink;
-    const aCalls: Call[] = [];
-    const bCalls: Call[] = [];
+    const { sink: aSink, calls: aCalls } = recordingSink();
+    const { sink: bSink, calls: bCalls } = recordingSink();
     for (let k = 1; k <= 200; k += 10) {
-      a.push(Buffer.concat(Array.from({ length: 10 }, (_, j) => frameRecord(encodeEvent(1000 + k + j, k + j, [{ tag: 'train/loss', simpleValue: 0.5 }])))), callsOf(aCalls));
-      b.push(Buffer.concat(Array.from({ length: 10 }, (_, j) => frameRecord(encodeEvent(2000 + k + j, k + j, [{ tag: 'eval/loss', simpleValue: 0.25 }])))), callsOf(bCalls));
+      a.push(Buffer.concat(Array.from({ length: 10 }, (_, j) => frameRecord(encodeEvent(1000 + k + j, k + j, [{ tag: 'train/loss', simpleValue: 0.5 }])))), aSink);
+      b.push(Buffer.concat(Array.from({ length: 10 }, (_, j) => frameRecord(encodeEvent(2000 + k + j, k + j, [{ tag: 'eval/loss', simpleValue: 0.25 }])))), bSink);
     }
     assert.deepEqual(aCalls, Array.from({ length: 200 }, (_, j) => ['train/loss', j + 1, 0.5, 1001 + j]));
     assert.deepEqual(bCalls, Array.from({ length: 200 }, (_, j) => ['eval/loss', j + 1, 0.25, 2001 + j]));
