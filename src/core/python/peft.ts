@@ -3,7 +3,7 @@ import type { FixableFinding } from '../lint/fixes';
 import type { LineIndex } from '../parsing/lineIndex';
 import { walkTree, type SyntaxNode } from '../parsing/treeSitter';
 import { nearestRequirement, rangeMeets, type Requirement } from './requirements';
-import { keywordsOf } from './syntax';
+import { keywordsOf, stringValue } from './syntax';
 
 /** What a Python rule may read besides the file's text. */
 export interface PythonFileContext {
@@ -21,13 +21,6 @@ export interface PythonFileContext {
  */
 export function isQwen1Model(name: string): boolean {
   return /(?<![A-Za-z0-9.])Qwen-(?:\d[\d_.]*B|VL|Audio)/i.test(name);
-}
-
-/** The value of a plain Python string literal; undefined for f-strings with fields and other expressions. */
-export function stringValue(node: SyntaxNode): string | undefined {
-  if (node.type !== 'string' || node.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
-  const m = /^[rRbBuUfF]*('''|"""|'|")([\s\S]*)\1$/.exec(node.text);
-  return m?.[2];
 }
 
 /** peft loads the tokenizer saved with an adapter from this release on (Qwen README, QwenLM/Qwen-VL#269). */

@@ -12,3 +12,10 @@ export function keywordsOf(call: SyntaxNode): Map<string, { text: string; node: 
   }
   return keywords;
 }
+
+/** The value of a plain Python string literal; undefined for f-strings with fields and other expressions. */
+export function stringValue(node: SyntaxNode): string | undefined {
+  if (node.type !== 'string' || node.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+  const m = /^[rRbBuUfF]*('''|"""|'|")([\s\S]*)\1$/.exec(node.text);
+  return m?.[2];
+}
